@@ -1,0 +1,27 @@
+// executor-agent: argv dispatch only. The hidden `__zygote` mode is how the agent re-executes
+// itself as a clean single-threaded zygote (DESIGN.md §1); it is checked before anything else.
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/run_command.h"
+#include "common/log.h"
+#include "policies/zygote_main.h"
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "__zygote") return exa::policies::zygoteMain();
+
+  CLI::App app{"executor-agent: runs untrusted Python policies in a jail"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn or error");
+  exa::agent::RunOptions run_options;
+  CLI::App* run = exa::agent::addRunCommand(app, run_options);
+  CLI11_PARSE(app, argc, argv);
+  if (!exa::log::setLevel(log_level)) {
+    std::fprintf(stderr, "--log-level: unknown level %s\n", log_level.c_str());
+    return 2;
+  }
+  if (run->parsed()) return exa::agent::runPolicyOnce(run_options);
+  return 2;
+}

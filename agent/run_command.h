@@ -1,0 +1,28 @@
+// `executor-agent run`: runs a policy directory once in the real jail, for a developer's
+// edit-run loop. Prints the output or the typed error as JSON; non-zero exit on error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace exa::agent {
+
+struct RunOptions {
+  std::string policy_dir;
+  std::string input = "{}";
+  std::string settings = "{}";
+  std::string parameters = "{}";
+  std::string action;  ///< set: run management(action, data) instead of eval
+  std::string data = "{}";
+  std::string context = "{}";
+  int timeout_ms = 10000;
+  int memory_mb = 256;
+  std::string runtime_dir = "/run/executor-agent";
+};
+
+/// Adds the `run` subcommand to `app`; `options` receives its flags.
+CLI::App* addRunCommand(CLI::App& app, RunOptions& options);
+
+/// Returns the process exit code: 0 on success, 1 on a policy error, 2 on bad arguments.
+int runPolicyOnce(const RunOptions& options);
+
+}  // namespace exa::agent

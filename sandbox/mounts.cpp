@@ -1,0 +1,200 @@
+// Builds the worker's root filesystem. Every call names itself in its error (Firecracker's
+// chroot.rs): "mount(/proc)", "pivot_root(...)".
+#include "sandbox/mounts.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "common/unique_fd.h"
+
+namespace exa::sandbox {
+namespace {
+
+Status doMount(const char* source, const std::string& target, const char* fstype,
+               unsigned long flags, const std::string& data = {}) {
+  if (::mount(source, target.c_str(), fstype, flags, data.empty() ? nullptr : data.c_str()) != 0)
+    return sysError("mount(" + target + ")", ErrorCode::kSandboxSetup);
+  return {};
+}
+
+Status mkdirAll(const std::string& path) {
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = path.find('/', pos + 1);
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return sysError("mkdir(" + prefix + ")", ErrorCode::kSandboxSetup);
+  }
+  return {};
+}
+
+Status touchFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return sysError("create(" + path + ")", ErrorCode::kSandboxSetup);
+  return {};
+}
+
+// A read-only remount of a bind inside a user namespace must keep the flags the host mount
+// has locked (nosuid, nodev, noexec, atime), or the kernel refuses it with EPERM.
+unsigned long lockedFlags(const std::string& source) {
+  struct statvfs st {};
+  if (::statvfs(source.c_str(), &st) != 0) return 0;
+  unsigned long flags = 0;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+Status bindReadOnly(const std::string& source, const std::string& target) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0)
+    return sysError("stat(" + source + ")", ErrorCode::kSandboxSetup);
+  if (S_ISDIR(st.st_mode)) {
+    EXA_TRY(mkdirAll(target));
+  } else {
+    EXA_TRY(mkdirAll(target.substr(0, target.rfind('/'))));
+    EXA_TRY(touchFile(target));
+  }
+  // Not MS_REC: submounts under a runtime dir are not part of the runtime.
+  EXA_TRY(doMount(source.c_str(), target, nullptr, MS_BIND));
+  return doMount(nullptr, target, nullptr,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | lockedFlags(source));
+}
+
+struct CopyBudget {
+  uint64_t bytes_left;
+  uint32_t files_left;
+};
+
+Status copyFile(int src_dir, const char* name, int dst_dir, CopyBudget& budget) {
+  UniqueFd in(::openat(src_dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in) return sysError(std::string("open(code/") + name + ")", ErrorCode::kSandboxSetup);
+  UniqueFd out(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!out) return sysError(std::string("create(/policy/") + name + ")", ErrorCode::kSandboxSetup);
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0) return sysError(std::string("read(code/") + name + ")", ErrorCode::kSandboxSetup);
+    if (n == 0) return {};
+    if (static_cast<uint64_t>(n) > budget.bytes_left)
+      return makeError(ErrorCode::kResourceExhausted, "policy code tree exceeds its size cap");
+    budget.bytes_left -= n;
+    if (::write(out.get(), buf, n) != n)
+      return sysError(std::string("write(/policy/") + name + ")", ErrorCode::kSandboxSetup);
+  }
+}
+
+// Copies regular files and directories only: links and special files in a code tree are
+// dropped, so nothing inside /policy can point back at the host.
+Status copyTree(int src_dir, int dst_dir, CopyBudget& budget) {
+  UniqueFd dup_fd(::fcntl(src_dir, F_DUPFD_CLOEXEC, 0));
+  DIR* dir = ::fdopendir(dup_fd.release());
+  if (dir == nullptr) return sysError("opendir(code)", ErrorCode::kSandboxSetup);
+  Status status;
+  while (struct dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (budget.files_left-- == 0) {
+      status = makeError(ErrorCode::kResourceExhausted, "policy code tree has too many files");
+      break;
+    }
+    struct stat st {};
+    if (::fstatat(src_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISREG(st.st_mode)) {
+      status = copyFile(src_dir, e->d_name, dst_dir, budget);
+    } else if (S_ISDIR(st.st_mode)) {
+      if (::mkdirat(dst_dir, e->d_name, 0755) != 0) {
+        status = sysError("mkdir(/policy/" + name + ")", ErrorCode::kSandboxSetup);
+        break;
+      }
+      UniqueFd sub_src(::openat(src_dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub_dst(::openat(dst_dir, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!sub_src || !sub_dst) {
+        status = sysError("open(code/" + name + ")", ErrorCode::kSandboxSetup);
+        break;
+      }
+      status = copyTree(sub_src.get(), sub_dst.get(), budget);
+    }
+    if (!status) break;
+  }
+  ::closedir(dir);
+  return status;
+}
+
+// The code is copied rather than bound: a bind would show the host cache path in
+// /proc/self/mountinfo, and a copy cannot be changed under a running worker.
+Status copyPolicyCode(const JailSpec& spec, const std::string& root) {
+  std::string target = root + kPolicyDirInJail;
+  EXA_TRY(mkdirAll(target));
+  UniqueFd src(::open(spec.code_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!src) return sysError("open(" + spec.code_dir + ")", ErrorCode::kSandboxSetup);
+  UniqueFd dst(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dst) return sysError("open(" + target + ")", ErrorCode::kSandboxSetup);
+  CopyBudget budget{spec.code_max_bytes, spec.code_max_files};
+  return copyTree(src.get(), dst.get(), budget);
+}
+
+// mknod is not allowed in a user namespace, so the few devices are binds of the host's.
+Status setupDev(const std::string& root) {
+  std::string dev = root + "/dev";
+  EXA_TRY(mkdirAll(dev));
+  EXA_TRY(doMount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=32,mode=0755"));
+  for (const char* node : {"null", "zero", "full", "random", "urandom"}) {
+    std::string target = dev + "/" + node;
+    EXA_TRY(touchFile(target));
+    EXA_TRY(doMount((std::string("/dev/") + node).c_str(), target, nullptr, MS_BIND));
+  }
+  if (::symlink("/proc/self/fd", (dev + "/fd").c_str()) != 0)
+    return sysError("symlink(/dev/fd)", ErrorCode::kSandboxSetup);
+  return doMount(nullptr, dev, nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+                 "size=64k,nr_inodes=32,mode=0755");
+}
+
+Status pivotInto(const std::string& root) {
+  if (::chdir(root.c_str()) != 0) return sysError("chdir(" + root + ")", ErrorCode::kSandboxSetup);
+  // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no path back.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0)
+    return sysError("pivot_root(" + root + ")", ErrorCode::kSandboxSetup);
+  if (::umount2(".", MNT_DETACH) != 0)
+    return sysError("umount2(old root)", ErrorCode::kSandboxSetup);
+  if (::chdir("/") != 0) return sysError("chdir(/)", ErrorCode::kSandboxSetup);
+  return {};
+}
+
+}  // namespace
+
+Status setupMounts(const JailSpec& spec) {
+  // Private propagation first: nothing we mount may leak back to the host namespace.
+  EXA_TRY(doMount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE));
+  const std::string& root = spec.root_mountpoint;
+  std::string root_opts = "size=" + std::to_string(spec.code_max_bytes + (1u << 20)) +
+                          ",nr_inodes=" + std::to_string(spec.code_max_files + 256) + ",mode=0755";
+  EXA_TRY(doMount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, root_opts));
+  for (const auto& path : spec.runtime_paths) EXA_TRY(bindReadOnly(path, root + path));
+  EXA_TRY(copyPolicyCode(spec, root));
+  EXA_TRY(setupDev(root));
+  // Fresh /proc of the new pid namespace: only the worker's own processes are visible.
+  EXA_TRY(mkdirAll(root + "/proc"));
+  EXA_TRY(doMount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  // /tmp: the only writable place; noexec, and capped in bytes and inodes. Its pages are
+  // charged to the worker's memory cgroup.
+  EXA_TRY(mkdirAll(root + "/tmp"));
+  EXA_TRY(doMount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "size=" + std::to_string(spec.tmp_bytes) +
+                      ",nr_inodes=" + std::to_string(spec.tmp_inodes) + ",mode=1777"));
+  EXA_TRY(pivotInto(root));
+  // The root itself is read-only once populated: writes outside /tmp fail with EROFS.
+  return doMount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, root_opts);
+}
+
+}  // namespace exa::sandbox

@@ -1,0 +1,15 @@
+// The worker's filesystem (child side, in its new mount namespace): a tmpfs root holding
+// read-only binds of the Python runtime, a read-only copy of the policy code at /policy, a
+// fresh /proc, a minimal /dev and a capped noexec /tmp; then pivot_root and detach the host.
+#pragma once
+
+#include "common/result.h"
+#include "sandbox/jail_spec.h"
+
+namespace exa::sandbox {
+
+inline constexpr const char* kPolicyDirInJail = "/policy";
+
+Status setupMounts(const JailSpec& spec);
+
+}  // namespace exa::sandbox

@@ -1,0 +1,94 @@
+// Sandbox: the agent's handle on the jail. It keeps the zygote alive (launching it from a
+// dedicated thread, so the workers' parent-death signal follows the agent's lifetime rather
+// than a request thread's) and turns a spawn call into a jailed, cgroup-limited worker.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "sandbox/cgroups.h"
+#include "sandbox/child_process.h"
+#include "sandbox/jail_spec.h"
+
+namespace exa::sandbox {
+
+struct SandboxOptions {
+  /// The binary to exec as `<exe> __zygote`: the agent itself in production.
+  std::string zygote_exe = "/proc/self/exe";
+  /// Agent-private dir (world-traversable); the jail root mountpoint lives here.
+  std::string runtime_dir = "/run/executor-agent";
+  /// Host uids handed to workers: base, base+1, ... (wrapping after `uid_count`).
+  uid_t uid_base = 1u << 20;
+  uint32_t uid_count = 1u << 16;
+  /// Name of the cgroup subtree the agent creates under its own cgroup.
+  std::string cgroup_name = "executor-agent";
+  std::chrono::milliseconds zygote_start_timeout{10000};
+};
+
+/// Per-worker limits chosen by the caller.
+struct WorkerLimits {
+  CgroupLimits cgroup{.memory_bytes = 256ull << 20, .pids = 64, .cpu_percent = 100};
+  uint64_t tmp_bytes = 16ull << 20;
+  uint64_t tmp_inodes = 1024;
+  uint64_t nofile = 256;
+};
+
+/// A running jailed worker: its process, its end of the channel and its cgroup leaf.
+struct WorkerProcess {
+  UniqueFd channel;
+  std::optional<WorkerCgroup> cgroup;
+  ChildProcess process;  // last, so it is killed and reaped before its cgroup leaf is removed
+  uid_t uid = 0;
+};
+
+class Sandbox {
+ public:
+  static Result<std::unique_ptr<Sandbox>> start(SandboxOptions options);
+  ~Sandbox();
+
+  /// Forks a jailed worker with `code_dir` copied to /policy. Thread-safe. The worker has
+  /// not loaded anything yet: the caller speaks the worker protocol on `channel`.
+  Result<WorkerProcess> spawn(const std::string& code_dir, const WorkerLimits& limits);
+
+  /// "cgroup v1: memory, pids, cpu; rlimits; seccomp; namespaces: ..." for operators.
+  std::string limitsInForce() const;
+  const std::vector<std::string>& runtimePaths() const { return runtime_paths_; }
+  const std::string& runtimeVersion() const { return runtime_version_; }
+  /// How many times the zygote has been (re)started.
+  int zygoteStarts() const { return zygote_starts_.load(); }
+
+ private:
+  explicit Sandbox(SandboxOptions options);
+  void keeperLoop();
+  Status launchZygote();
+  Result<WorkerProcess> spawnOnce(const std::string& code_dir, const WorkerLimits& limits);
+  JailSpec makeSpec(const std::string& code_dir, const WorkerLimits& limits, uid_t uid) const;
+
+  SandboxOptions options_;
+  std::optional<CgroupTree> cgroups_;
+  std::vector<std::string> runtime_paths_;
+  std::string runtime_version_;
+  std::atomic<uint64_t> next_worker_{0};
+  std::atomic<int> zygote_starts_{0};
+
+  std::mutex mutex_;  // guards control_, zygote_pid_, ready_, stopping_, start_error_
+  std::condition_variable changed_;
+  UniqueFd control_;
+  pid_t zygote_pid_ = -1;
+  bool ready_ = false;
+  bool stopping_ = false;
+  std::optional<Error> start_error_;
+  std::thread keeper_;
+};
+
+}  // namespace exa::sandbox

@@ -1,0 +1,155 @@
+// The real executor-agent binary's run-once command: what a developer types in their
+// edit-run loop, and what happens to the jail when the agent is killed.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "common/json_util.h"
+#include "tests/support/jail_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace exa {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CommandResult runAgent(const std::string& args) {
+  CommandResult r;
+  FILE* pipe = ::popen((std::string(EXA_AGENT_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class RunCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = exa::testing::jailUnsupportedReason();
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+  std::string runtimeFlag() const { return " --runtime-dir " + dir_.path() + "/run"; }
+  exa::testing::TempDir dir_;
+  const std::string example_ = std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist";
+};
+
+TEST_F(RunCommandTest, RunsTheSeedSamplePolicy) {
+  auto r = runAgent("run " + example_ + " --input '{\"ip\": \"192.168.0.1\"}'" +
+                    " --settings @" + example_ + "/settings.json --parameters @" + example_ +
+                    "/parameters.json" + runtimeFlag());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto out = parseJson(r.out);
+  ASSERT_TRUE(out) << r.out;
+  EXPECT_EQ((*out)["ok"], true);
+  EXPECT_EQ((*out)["output"]["allowed"], true);
+  EXPECT_EQ((*out)["output"]["reason"], "allowed");
+}
+
+TEST_F(RunCommandTest, RunsAManagementAction) {
+  auto r = runAgent("run " + example_ + " --action update_local_allowlist --data " +
+                    quote(R"({"ips": ["10.0.0.1"]})") + runtimeFlag());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto out = parseJson(r.out);
+  ASSERT_TRUE(out) << r.out;
+  EXPECT_EQ((*out)["output"]["updated_allowlist"], Json::array({"10.0.0.1"}));
+}
+
+TEST_F(RunCommandTest, PolicyErrorExitsNonZeroWithTypedJson) {
+  dir_.write("bad/function.py",
+             "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n        return 1 / 0\n");
+  auto r = runAgent("run " + dir_.path() + "/bad" + runtimeFlag());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  auto out = parseJson(r.out);
+  ASSERT_TRUE(out) << r.out;
+  EXPECT_EQ((*out)["error"]["type"], "policy_error");
+  EXPECT_EQ((*out)["error"]["exception"], "ZeroDivisionError");
+}
+
+TEST_F(RunCommandTest, BadArgumentsNameTheProblem) {
+  auto missing = runAgent("run " + dir_.path() + "/nothing-here" + runtimeFlag());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.out.find("no function.py"), std::string::npos) << missing.out;
+  auto bad_json = runAgent("run " + example_ + " --input '{nope'" + runtimeFlag());
+  EXPECT_EQ(bad_json.exit_code, 2);
+  EXPECT_NE(bad_json.out.find("--input"), std::string::npos) << bad_json.out;
+}
+
+std::vector<pid_t> childrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  while (struct dirent* e = ::readdir(proc)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close_paren = line.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    char state;
+    pid_t ppid = 0;
+    std::sscanf(line.c_str() + close_paren + 2, "%c %d", &state, &ppid);
+    if (ppid == parent) out.push_back(pid);
+  }
+  ::closedir(proc);
+  return out;
+}
+
+TEST_F(RunCommandTest, NoWorkerOutlivesAKilledAgent) {
+  dir_.write("sleepy/function.py",
+             "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n"
+             "        pass\n    def eval(self, p, i, c):\n        while True:\n            pass\n");
+  pid_t agent = ::fork();
+  if (agent == 0) {
+    std::string runtime = dir_.path() + "/run";
+    std::string code = dir_.path() + "/sleepy";
+    ::execl(EXA_AGENT_BINARY, "executor-agent", "run", code.c_str(), "--timeout-ms", "60000",
+            "--runtime-dir", runtime.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the agent has both its zygote and a worker (two children).
+  std::vector<pid_t> kids;
+  for (int i = 0; i < 100 && kids.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    kids = childrenOf(agent);
+  }
+  ASSERT_EQ(kids.size(), 2u) << "expected a zygote and a worker under the agent";
+  ::kill(agent, SIGKILL);
+  ::waitpid(agent, nullptr, 0);
+  for (int i = 0; i < 40; ++i) {
+    bool any = false;
+    for (pid_t kid : kids) any = any || ::kill(kid, 0) == 0;
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (pid_t kid : kids) {
+    // Reparented to init and reaped by it, or still a zombie of init: neither is running.
+    std::ifstream stat("/proc/" + std::to_string(kid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close_paren = line.rfind(')');
+    char state = close_paren == std::string::npos ? 'X' : line[close_paren + 2];
+    EXPECT_TRUE(state == 'X' || state == 'Z') << "process " << kid << " survived: " << line;
+  }
+}
+
+}  // namespace
+}  // namespace exa

@@ -1,0 +1,143 @@
+// Privilege and kernel-surface attacks: ptrace, kill(-1), setuid, mount, unshare, keyctl,
+// bpf, io_uring, userfaultfd, perf_event_open and friends called directly through ctypes.
+// Each must fail: the worker is killed by seccomp (sandbox_violation) or gets an error.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/security/jail_attack_test.h"
+
+namespace exa::security {
+namespace {
+
+// Calls syscall(nr, args...) through ctypes and returns errno, or "ok" if it succeeded.
+constexpr const char* kSyscallProbe = R"(
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+args = [ctypes.c_long(a) for a in input_data["args"]]
+rc = libc.syscall(ctypes.c_long(input_data["nr"]), *args)
+return "ok" if rc >= 0 else ctypes.get_errno()
+)";
+
+struct BlockedSyscall {
+  const char* name;
+  long nr;
+  std::vector<long> args;
+};
+
+class BlockedSyscallTest : public JailAttackTest,
+                           public ::testing::WithParamInterface<BlockedSyscall> {};
+
+TEST_P(BlockedSyscallTest, FailsInTheJail) {
+  const BlockedSyscall& call = GetParam();
+  std::string code = harness_->writeEvalPolicy(kSyscallProbe, "import ctypes");
+  auto result = harness_->run(code, {{"nr", call.nr}, {"args", call.args}});
+  if (result.ok()) {
+    EXPECT_NE(result.output, "ok") << call.name << " succeeded inside the jail";
+  } else {
+    EXPECT_EQ(result.error->type, "sandbox_violation")
+        << call.name << ": " << result.toJson().dump();
+  }
+}
+
+// x86_64 syscall numbers (the profile is compiled for the native arch only).
+INSTANTIATE_TEST_SUITE_P(
+    Kernel, BlockedSyscallTest,
+    ::testing::Values(
+        BlockedSyscall{"ptrace", 101, {0 /*TRACEME*/, 0, 0, 0}},
+        BlockedSyscall{"process_vm_readv", 310, {1, 0, 1, 0, 1, 0}},
+        BlockedSyscall{"mount", 165, {0, 0, 0, 0, 0}},
+        BlockedSyscall{"umount2", 166, {0, 0}},
+        BlockedSyscall{"pivot_root", 155, {0, 0}},
+        BlockedSyscall{"unshare", 272, {0x10000000 /*CLONE_NEWUSER*/}},
+        BlockedSyscall{"setns", 308, {0, 0}},
+        BlockedSyscall{"clone_newns", 56, {0x00020000 /*CLONE_NEWNS*/, 0, 0, 0, 0}},
+        BlockedSyscall{"keyctl", 250, {0, 0, 0, 0, 0}},
+        BlockedSyscall{"add_key", 248, {0, 0, 0, 0, 0}},
+        BlockedSyscall{"bpf", 321, {0, 0, 0}},
+        BlockedSyscall{"io_uring_setup", 425, {8, 0}},
+        BlockedSyscall{"userfaultfd", 323, {0}},
+        BlockedSyscall{"perf_event_open", 298, {0, 0, -1, -1, 0}},
+        BlockedSyscall{"open_by_handle_at", 304, {0, 0, 0}},
+        BlockedSyscall{"personality", 135, {0x0040000 /*ADDR_NO_RANDOMIZE*/}},
+        BlockedSyscall{"kexec_load", 246, {0, 0, 0, 0}},
+        BlockedSyscall{"init_module", 175, {0, 0, 0}},
+        BlockedSyscall{"fsopen", 430, {0, 0}},
+        BlockedSyscall{"open_tree", 428, {-100, 0, 0}},
+        BlockedSyscall{"execve", 59, {0, 0, 0}},
+        BlockedSyscall{"chroot", 161, {0}},
+        BlockedSyscall{"reboot", 169, {0, 0, 0, 0}}),
+    [](const ::testing::TestParamInfo<BlockedSyscall>& info) {
+      std::string name = info.param.name;
+      std::erase(name, '_');
+      return name;
+    });
+
+TEST_F(JailAttackTest, NoCapabilitiesAndNoNewPrivs) {
+  Json status = probe(R"(
+fields = {}
+for line in open("/proc/self/status"):
+    key, _, value = line.partition(":")
+    if key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Uid"):
+        fields[key] = value.strip()
+return fields
+)");
+  for (const char* cap : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+    EXPECT_EQ(status[cap], "0000000000000000") << cap;
+  EXPECT_EQ(status["NoNewPrivs"], "1");
+  EXPECT_EQ(status["Seccomp"], "2");
+}
+
+TEST_F(JailAttackTest, SetuidFails) {
+  Json out = probe(R"(
+results = {}
+for name, fn in [("setuid0", lambda: os.setuid(0)), ("setuid1000", lambda: os.setuid(1000)),
+                 ("setgid1000", lambda: os.setgid(1000)), ("setgroups", lambda: os.setgroups([0]))]:
+    try:
+        fn()
+        results[name] = "ok" if name != "setuid0" else "noop"
+    except OSError as e:
+        results[name] = e.errno
+return results
+)",
+                   "import os");
+  EXPECT_NE(out["setuid1000"], "ok") << out.dump();
+  EXPECT_NE(out["setgid1000"], "ok") << out.dump();
+  EXPECT_NE(out["setgroups"], "ok") << out.dump();
+}
+
+TEST_F(JailAttackTest, KillAllReachesNothingOutside) {
+  pid_t sentinel = ::fork();
+  if (sentinel == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  Json out = probe(R"(
+try:
+    os.kill(-1, signal.SIGKILL)
+    return "sent"
+except OSError as e:
+    return e.errno
+)",
+                   "import os, signal");
+  int status = 0;
+  EXPECT_EQ(::waitpid(sentinel, &status, WNOHANG), 0) << "a host process was killed from the jail";
+  ::kill(sentinel, SIGKILL);
+  ::waitpid(sentinel, &status, 0);
+  (void)out;
+}
+
+TEST_F(JailAttackTest, SubprocessCannotExec) {
+  Json out = probe(R"(
+try:
+    subprocess.run(["/bin/sh", "-c", "id"], capture_output=True)
+    return "ran"
+except OSError as e:
+    return type(e).__name__
+)",
+                   "import subprocess");
+  EXPECT_NE(out, "ran");
+}
+
+}  // namespace
+}  // namespace exa::security
