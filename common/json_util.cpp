@@ -1,9 +1,35 @@
 // parseJson/dumpJson: the only place nlohmann's parse and dump exceptions are caught.
 #include "common/json_util.h"
 
+#include <algorithm>
+
 namespace exa {
 
-Result<Json> parseJson(std::string_view text) {
+int jsonNestingDepth(std::string_view text, int cap) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > cap) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+Result<Json> parseJson(std::string_view text, int max_depth) {
+  if (jsonNestingDepth(text, max_depth) > max_depth)
+    return makeError(ErrorCode::kInvalidArgument,
+                     "invalid JSON: nesting deeper than " + std::to_string(max_depth));
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {

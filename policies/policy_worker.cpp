@@ -113,6 +113,9 @@ CallResult PolicyWorker::call(const Json& request) {
         return diagnoseEnd("crashed", "worker closed its channel");
     }
   }
+  if (jsonNestingDepth(*frame, kMaxJsonDepth) > kMaxJsonDepth)
+    return diagnoseEnd("output_too_large",
+                       "reply nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   auto reply = parseJson(*frame);
   if (!reply || !reply->is_object())
     return diagnoseEnd("sandbox_violation", "worker sent a malformed reply frame");

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "sandbox/cgroup_layout.h"
 
 namespace exa::sandbox {
 
@@ -19,28 +19,6 @@ struct CgroupLimits {
   uint32_t pids = 0;          ///< 0 = unlimited; threads count
   uint32_t cpu_percent = 0;   ///< 0 = unlimited; 100 = one full core (cfs quota/period or cpu.max)
 };
-
-enum class CgroupVersion { kNone, kV1, kV2 };
-
-/// Where this process's own cgroups are mounted, from /proc/self/cgroup and /proc/self/mountinfo.
-struct CgroupMounts {
-  std::string unified_dir;  ///< own cgroup dir in the cgroup2 hierarchy, "" when unreachable
-  std::map<std::string, std::string> v1_dirs;  ///< v1 controller -> own cgroup dir in its mount
-};
-
-/// The controllers we use and the own-cgroup dir that holds each one.
-struct CgroupLayout {
-  CgroupVersion version = CgroupVersion::kNone;
-  /// Subset of "memory", "pids", "cpu", "cpuacct" (v1 only) -> own cgroup dir.
-  std::map<std::string, std::string> controllers;
-  std::string unified_dir;  ///< v2: own cgroup dir, set even when no controller is available
-};
-
-/// Pure parser (no I/O) so that v1, hybrid and pure-v2 layouts can be tested on any machine.
-CgroupMounts findCgroupMounts(std::string_view proc_self_cgroup, std::string_view mountinfo);
-/// Picks v2 or v1 by which offers more of memory/pids/cpu (v2 on a tie); `unified_controllers`
-/// is the text of <unified_dir>/cgroup.controllers.
-CgroupLayout chooseCgroupLayout(const CgroupMounts& mounts, std::string_view unified_controllers);
 
 class WorkerCgroup;
 

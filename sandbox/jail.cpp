@@ -76,12 +76,13 @@ Status clearEnvironment() {
 
 }  // namespace
 
-Status enterJail(const JailSpec& spec, const SeccompProgram& seccomp, int channel_fd) {
+Status enterJail(const JailSpec& spec, const CodeTree& code, const SeccompProgram& seccomp,
+                 int channel_fd) {
   EXA_TRY(enterCgroupNamespace());
   EXA_TRY(becomeMappedRoot());
   EXA_TRY(dieWithAgent());
   // Mounts need CAP_SYS_ADMIN in our user namespace: before the privilege drop.
-  EXA_TRY(setupMounts(spec));
+  EXA_TRY(setupMounts(spec, code));
   EXA_TRY(setHostname(spec));
   EXA_TRY(applyRlimits(spec));
   EXA_TRY(setupFds(channel_fd));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "sandbox/code_tree.h"
 #include "sandbox/jail_spec.h"
 #include "sandbox/seccomp_filter.h"
 
@@ -12,6 +13,7 @@ namespace exa::sandbox {
 inline constexpr int kWorkerChannelFd = 3;
 
 /// Child side. On success the process is fully jailed and `channel_fd` is kWorkerChannelFd.
-Status enterJail(const JailSpec& spec, const SeccompProgram& seccomp, int channel_fd);
+Status enterJail(const JailSpec& spec, const CodeTree& code, const SeccompProgram& seccomp,
+                 int channel_fd);
 
 }  // namespace exa::sandbox

@@ -17,7 +17,7 @@ struct JailSpec {
   gid_t outside_gid = 0;
   std::string root_mountpoint;             ///< empty host dir; the new root tmpfs mounts on it
   std::vector<std::string> runtime_paths;  ///< read-only binds, same path inside (Python, libs)
-  std::string code_dir;                    ///< host dir copied read-only into /policy
+  std::string code_dir;                    ///< host dir, read by the zygote, copied to /policy
   uint64_t code_max_bytes = 32ull << 20;   ///< refuse larger code trees
   uint32_t code_max_files = 2048;
   uint64_t tmp_bytes = 16ull << 20;        ///< /tmp tmpfs size (charged to the memory cgroup)

@@ -2,7 +2,6 @@
 // chroot.rs): "mount(/proc)", "pivot_root(...)".
 #include "sandbox/mounts.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -71,77 +70,12 @@ Status bindReadOnly(const std::string& source, const std::string& target) {
                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | lockedFlags(source));
 }
 
-struct CopyBudget {
-  uint64_t bytes_left;
-  uint32_t files_left;
-};
-
-Status copyFile(int src_dir, const char* name, int dst_dir, CopyBudget& budget) {
-  UniqueFd in(::openat(src_dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!in) return sysError(std::string("open(code/") + name + ")", ErrorCode::kSandboxSetup);
-  UniqueFd out(::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-  if (!out) return sysError(std::string("create(/policy/") + name + ")", ErrorCode::kSandboxSetup);
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0) return sysError(std::string("read(code/") + name + ")", ErrorCode::kSandboxSetup);
-    if (n == 0) return {};
-    if (static_cast<uint64_t>(n) > budget.bytes_left)
-      return makeError(ErrorCode::kResourceExhausted, "policy code tree exceeds its size cap");
-    budget.bytes_left -= n;
-    if (::write(out.get(), buf, n) != n)
-      return sysError(std::string("write(/policy/") + name + ")", ErrorCode::kSandboxSetup);
-  }
-}
-
-// Copies regular files and directories only: links and special files in a code tree are
-// dropped, so nothing inside /policy can point back at the host.
-Status copyTree(int src_dir, int dst_dir, CopyBudget& budget) {
-  UniqueFd dup_fd(::fcntl(src_dir, F_DUPFD_CLOEXEC, 0));
-  DIR* dir = ::fdopendir(dup_fd.release());
-  if (dir == nullptr) return sysError("opendir(code)", ErrorCode::kSandboxSetup);
-  Status status;
-  while (struct dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    if (budget.files_left-- == 0) {
-      status = makeError(ErrorCode::kResourceExhausted, "policy code tree has too many files");
-      break;
-    }
-    struct stat st {};
-    if (::fstatat(src_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (S_ISREG(st.st_mode)) {
-      status = copyFile(src_dir, e->d_name, dst_dir, budget);
-    } else if (S_ISDIR(st.st_mode)) {
-      if (::mkdirat(dst_dir, e->d_name, 0755) != 0) {
-        status = sysError("mkdir(/policy/" + name + ")", ErrorCode::kSandboxSetup);
-        break;
-      }
-      UniqueFd sub_src(::openat(src_dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      UniqueFd sub_dst(::openat(dst_dir, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!sub_src || !sub_dst) {
-        status = sysError("open(code/" + name + ")", ErrorCode::kSandboxSetup);
-        break;
-      }
-      status = copyTree(sub_src.get(), sub_dst.get(), budget);
-    }
-    if (!status) break;
-  }
-  ::closedir(dir);
-  return status;
-}
-
 // The code is copied rather than bound: a bind would show the host cache path in
 // /proc/self/mountinfo, and a copy cannot be changed under a running worker.
-Status copyPolicyCode(const JailSpec& spec, const std::string& root) {
+Status copyPolicyCode(const CodeTree& code, const std::string& root) {
   std::string target = root + kPolicyDirInJail;
   EXA_TRY(mkdirAll(target));
-  UniqueFd src(::open(spec.code_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!src) return sysError("open(" + spec.code_dir + ")", ErrorCode::kSandboxSetup);
-  UniqueFd dst(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dst) return sysError("open(" + target + ")", ErrorCode::kSandboxSetup);
-  CopyBudget budget{spec.code_max_bytes, spec.code_max_files};
-  return copyTree(src.get(), dst.get(), budget);
+  return writeCodeTree(code, target);
 }
 
 // mknod is not allowed in a user namespace, so the few devices are binds of the host's.
@@ -173,7 +107,7 @@ Status pivotInto(const std::string& root) {
 
 }  // namespace
 
-Status setupMounts(const JailSpec& spec) {
+Status setupMounts(const JailSpec& spec, const CodeTree& code) {
   // Private propagation first: nothing we mount may leak back to the host namespace.
   EXA_TRY(doMount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE));
   const std::string& root = spec.root_mountpoint;
@@ -181,7 +115,7 @@ Status setupMounts(const JailSpec& spec) {
                           ",nr_inodes=" + std::to_string(spec.code_max_files + 256) + ",mode=0755";
   EXA_TRY(doMount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, root_opts));
   for (const auto& path : spec.runtime_paths) EXA_TRY(bindReadOnly(path, root + path));
-  EXA_TRY(copyPolicyCode(spec, root));
+  EXA_TRY(copyPolicyCode(code, root));
   EXA_TRY(setupDev(root));
   // Fresh /proc of the new pid namespace: only the worker's own processes are visible.
   EXA_TRY(mkdirAll(root + "/proc"));

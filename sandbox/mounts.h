@@ -4,12 +4,14 @@
 #pragma once
 
 #include "common/result.h"
+#include "sandbox/code_tree.h"
 #include "sandbox/jail_spec.h"
 
 namespace exa::sandbox {
 
 inline constexpr const char* kPolicyDirInJail = "/policy";
 
-Status setupMounts(const JailSpec& spec);
+/// `code` (read by the zygote) is written to /policy.
+Status setupMounts(const JailSpec& spec, const CodeTree& code);
 
 }  // namespace exa::sandbox

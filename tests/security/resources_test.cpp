@@ -180,6 +180,29 @@ TEST_F(JailAttackTest, DeeplyNestedResultIsRefused) {
   EXPECT_EQ(result.error->exception, "RecursionError");
 }
 
+TEST_F(JailAttackTest, ResultNestedPastTheAgentsCapIsRefused) {
+  // Python can encode 300 levels; the agent refuses to parse (and later dump) past 256.
+  auto result = harness_->runEval("r = []\nfor _ in range(300):\n    r = [r]\nreturn r");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error->type, "output_too_large") << result.toJson().dump();
+}
+
+TEST_F(JailAttackTest, CpuQuotaThrottlesTheWorker) {
+  auto limits = exa::testing::JailHarness::defaultLimits();
+  limits.cgroup.cpu_percent = 20;
+  // Busy for one second of wall clock: under a 20% quota the process gets about 0.2 s of CPU.
+  Json out = harness_->runEval(R"(
+start_wall, start_cpu = time.monotonic(), time.process_time()
+while time.monotonic() - start_wall < 1.0:
+    pass
+return {"wall": time.monotonic() - start_wall, "cpu": time.process_time() - start_cpu}
+)",
+                               "import time", limits)
+                 .output;
+  ASSERT_TRUE(out.is_object()) << out.dump();
+  EXPECT_LT(out["cpu"].get<double>(), 0.6 * out["wall"].get<double>()) << out.dump();
+}
+
 TEST_F(JailAttackTest, NonJsonResultsAreRefused) {
   for (const char* body : {"return object()", "return float('nan')", "return {1j: 2}"}) {
     auto result = harness_->runEval(body);

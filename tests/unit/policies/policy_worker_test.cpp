@@ -2,6 +2,9 @@
 // errors, and the stateless pool's reuse and retirement rules.
 #include "policies/policy_worker.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/jail_harness.h"
@@ -89,6 +92,32 @@ TEST_F(PolicyWorkerTest, BrokenCodeFailsTheLoad) {
       "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        raise KeyError('k')\n"));
   ASSERT_FALSE(bad_init.ok());
   EXPECT_EQ(bad_init.error->exception, "KeyError");
+}
+
+TEST_F(PolicyWorkerTest, CodeUnderAPrivateDirectoryLoads) {
+  // Like /root/project or a 0700 home: only the zygote (root) can traverse it, and it reads the
+  // code before the worker switches to its own unprivileged uid.
+  std::string code = harness_->dir().write("private/policy/function.py",
+                                           "class AIOSv1PolicyRule:\n"
+                                           "    def __init__(self, r, s, p):\n        pass\n"
+                                           "    def eval(self, p, i, c):\n        return 'ok'\n");
+  ::chmod((harness_->dir().path() + "/private").c_str(), 0700);
+  ::chmod(code.c_str(), 0600);
+  auto result = harness_->run(harness_->dir().path() + "/private/policy");
+  ASSERT_TRUE(result.ok()) << result.toJson().dump();
+  EXPECT_EQ(result.output, "ok");
+}
+
+TEST_F(PolicyWorkerTest, CodeTreeIsCopiedWithoutLinks) {
+  std::string dir = harness_->writePolicy(
+      "import os\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+      "    def eval(self, p, i, c):\n"
+      "        return sorted(os.listdir('/policy')) + sorted(os.listdir('/policy/lib'))\n");
+  harness_->dir().write(dir.substr(harness_->dir().path().size() + 1) + "/lib/helper.py", "X = 1\n");
+  ASSERT_EQ(::symlink("/etc/shadow", (dir + "/shadow-link").c_str()), 0);
+  auto result = harness_->run(dir);
+  ASSERT_TRUE(result.ok()) << result.toJson().dump();
+  EXPECT_EQ(result.output, Json::array({"function.py", "lib", "helper.py"}));
 }
 
 TEST_F(PolicyWorkerTest, SeedSamplePolicyRuns) {
