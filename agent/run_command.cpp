@@ -85,6 +85,7 @@ int runPolicyOnce(const RunOptions& o) {
   }
   sandbox::SandboxOptions sandbox_options;
   sandbox_options.runtime_dir = o.runtime_dir;
+  sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
   if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1);
 

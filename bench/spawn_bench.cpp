@@ -105,13 +105,14 @@ double minorFaults(pid_t pid) {
 }
 
 // The same cold start spoken by hand, with a timestamp per stage. Sandbox::spawn returns once
-// the zygote has cloned the child, written its id maps and cgroup and said "go"; the child then
-// jails itself, so the answer to a first frame (an unknown op, answered without touching the
-// policy) marks the end of the jail. That probe costs one extra round trip (tens of µs).
+// it holds a pre-jailed worker (a spare, or a fresh clone) and has sent it the handoff (limits
+// and code); the child then finishes its jail, so the answer to a first frame (an unknown op,
+// answered without touching the policy) marks the end of the jail. That probe costs one extra round trip (tens of µs).
 Stages coldStartStages(sandbox::Sandbox& sandbox, const SeedPolicy& policy) {
   Stages stages;
   auto start = Clock::now();
-  auto worker = sandbox.spawn(policy.load.code_dir, benchLimits());
+  auto worker = sandbox.spawn(policy.load.code_dir, benchLimits(),
+                              Clock::now() + std::chrono::seconds(10));
   if (!worker) return stages;
   stages.spawn_us = usSince(start);
   int channel = worker->channel.get();

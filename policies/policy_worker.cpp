@@ -44,9 +44,12 @@ std::unique_ptr<PolicyWorker> PolicyWorker::start(sandbox::Sandbox& sandbox,
                                                   const PolicyLoad& load,
                                                   const sandbox::WorkerLimits& limits,
                                                   const CallLimits& call_limits, CallError* error) {
-  auto spawned = sandbox.spawn(load.code_dir, limits);
+  // One deadline for spawn, handoff, import and constructor: a slow load is a timeout too.
+  auto deadline = sandbox::Clock::now() + call_limits.timeout;
+  auto spawned = sandbox.spawn(load.code_dir, limits, deadline);
   if (!spawned) {
-    *error = CallError{"sandbox_setup", spawned.error().describe(), {}, {}};
+    bool late = spawned.error().code == ErrorCode::kTimeout;
+    *error = CallError{late ? "timeout" : "sandbox_setup", spawned.error().describe(), {}, {}};
     return nullptr;
   }
   std::unique_ptr<PolicyWorker> worker(new PolicyWorker(std::move(spawned).value(), call_limits));
@@ -56,7 +59,7 @@ std::unique_ptr<PolicyWorker> PolicyWorker::start(sandbox::Sandbox& sandbox,
                {"parameters", load.parameters},
                {"max_reply_bytes", call_limits.max_reply_bytes},
                {"max_log_bytes", call_limits.max_log_bytes}};
-  CallResult loaded = worker->call(init);
+  CallResult loaded = worker->call(init, deadline);
   if (!loaded.ok()) {
     *error = *loaded.error;
     return nullptr;
@@ -92,10 +95,10 @@ CallResult PolicyWorker::management(const std::string& action, const Json& data,
   return call(request);
 }
 
-CallResult PolicyWorker::call(const Json& request) {
+CallResult PolicyWorker::call(const Json& request, sandbox::Deadline deadline) {
   if (!alive_) return failure("crashed", "worker is no longer running");
   ++calls_;
-  auto deadline = sandbox::Clock::now() + limits_.timeout;
+  if (!deadline) deadline = sandbox::Clock::now() + limits_.timeout;
   Status sent = sandbox::writeFrame(worker_.channel.get(), dumpJson(request), deadline);
   if (!sent) {
     if (sent.error().code == ErrorCode::kTimeout) return diagnoseEnd("timeout", "call deadline passed");

@@ -53,7 +53,7 @@ class PolicyWorker {
  private:
   PolicyWorker(sandbox::WorkerProcess worker, CallLimits limits)
       : worker_(std::move(worker)), limits_(limits) {}
-  CallResult call(const Json& request);
+  CallResult call(const Json& request, sandbox::Deadline deadline = std::nullopt);
   CallResult diagnoseEnd(std::string fallback_type, std::string what);
 
   sandbox::WorkerProcess worker_;

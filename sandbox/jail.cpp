@@ -76,18 +76,22 @@ Status clearEnvironment() {
 
 }  // namespace
 
-Status enterJail(const JailSpec& spec, const CodeTree& code, const SeccompProgram& seccomp,
-                 int channel_fd) {
+Status prepareJail(const JailSpec& spec, int channel_fd) {
   EXA_TRY(enterCgroupNamespace());
   EXA_TRY(becomeMappedRoot());
   EXA_TRY(dieWithAgent());
   // Mounts need CAP_SYS_ADMIN in our user namespace: before the privilege drop.
-  EXA_TRY(setupMounts(spec, code));
+  EXA_TRY(prepareMounts(spec));
   EXA_TRY(setHostname(spec));
-  EXA_TRY(applyRlimits(spec));
   EXA_TRY(setupFds(channel_fd));
   EXA_TRY(newSession());
-  EXA_TRY(clearEnvironment());
+  return clearEnvironment();
+}
+
+Status finishJail(const CodeTree& code, const JailLimits& limits, const SeccompProgram& seccomp) {
+  // Remounting /policy read-only and resizing /tmp still need CAP_SYS_ADMIN.
+  EXA_TRY(finalizeMounts(code, limits));
+  EXA_TRY(applyRlimits(limits));
   // As non-root from here: no capabilities, no way back, no new privileges.
   EXA_TRY(dropPrivileges());
   // Last: every earlier step needs syscalls the worker itself is never allowed.

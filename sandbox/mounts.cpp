@@ -70,14 +70,6 @@ Status bindReadOnly(const std::string& source, const std::string& target) {
                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | lockedFlags(source));
 }
 
-// The code is copied rather than bound: a bind would show the host cache path in
-// /proc/self/mountinfo, and a copy cannot be changed under a running worker.
-Status copyPolicyCode(const CodeTree& code, const std::string& root) {
-  std::string target = root + kPolicyDirInJail;
-  EXA_TRY(mkdirAll(target));
-  return writeCodeTree(code, target);
-}
-
 // mknod is not allowed in a user namespace, so the few devices are binds of the host's.
 Status setupDev(const std::string& root) {
   std::string dev = root + "/dev";
@@ -105,30 +97,45 @@ Status pivotInto(const std::string& root) {
   return {};
 }
 
+std::string tmpfsOptions(uint64_t bytes, uint64_t inodes, const char* mode) {
+  return "size=" + std::to_string(bytes) + ",nr_inodes=" + std::to_string(inodes) + ",mode=" + mode;
+}
+
+constexpr unsigned long kTmpFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+constexpr unsigned long kPolicyFlags = MS_NOSUID | MS_NODEV;
+
 }  // namespace
 
-Status setupMounts(const JailSpec& spec, const CodeTree& code) {
+Status prepareMounts(const JailSpec& spec) {
   // Private propagation first: nothing we mount may leak back to the host namespace.
   EXA_TRY(doMount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE));
   const std::string& root = spec.root_mountpoint;
-  std::string root_opts = "size=" + std::to_string(spec.code_max_bytes + (1u << 20)) +
-                          ",nr_inodes=" + std::to_string(spec.code_max_files + 256) + ",mode=0755";
+  const std::string root_opts = tmpfsOptions(1u << 20, 4096, "0755");
   EXA_TRY(doMount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, root_opts));
   for (const auto& path : spec.runtime_paths) EXA_TRY(bindReadOnly(path, root + path));
-  EXA_TRY(copyPolicyCode(code, root));
+  // /policy: its own tmpfs, filled at handoff. The code is copied rather than bound: a bind
+  // would show its host path in /proc/self/mountinfo, and a copy cannot change under a worker.
+  EXA_TRY(mkdirAll(root + kPolicyDirInJail));
+  EXA_TRY(doMount("tmpfs", root + kPolicyDirInJail, "tmpfs", kPolicyFlags,
+                  tmpfsOptions(spec.code_max_bytes, spec.code_max_files + 16, "0755")));
   EXA_TRY(setupDev(root));
   // Fresh /proc of the new pid namespace: only the worker's own processes are visible.
   EXA_TRY(mkdirAll(root + "/proc"));
   EXA_TRY(doMount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC));
-  // /tmp: the only writable place; noexec, and capped in bytes and inodes. Its pages are
-  // charged to the worker's memory cgroup.
+  // /tmp: the only writable place; noexec, capped in bytes and inodes at handoff. Its pages
+  // are charged to the worker's memory cgroup.
   EXA_TRY(mkdirAll(root + "/tmp"));
-  EXA_TRY(doMount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "size=" + std::to_string(spec.tmp_bytes) +
-                      ",nr_inodes=" + std::to_string(spec.tmp_inodes) + ",mode=1777"));
+  EXA_TRY(doMount("tmpfs", root + "/tmp", "tmpfs", kTmpFlags, tmpfsOptions(1u << 20, 64, "1777")));
   EXA_TRY(pivotInto(root));
   // The root itself is read-only once populated: writes outside /tmp fail with EROFS.
   return doMount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, root_opts);
+}
+
+Status finalizeMounts(const CodeTree& code, const JailLimits& limits) {
+  EXA_TRY(writeCodeTree(code, kPolicyDirInJail));
+  EXA_TRY(doMount(nullptr, kPolicyDirInJail, nullptr, MS_REMOUNT | MS_RDONLY | kPolicyFlags));
+  return doMount(nullptr, "/tmp", nullptr, MS_REMOUNT | kTmpFlags,
+                 tmpfsOptions(limits.tmp_bytes, limits.tmp_inodes, "1777"));
 }
 
 }  // namespace exa::sandbox

@@ -1,6 +1,8 @@
-// The worker's filesystem (child side, in its new mount namespace): a tmpfs root holding
-// read-only binds of the Python runtime, a read-only copy of the policy code at /policy, a
-// fresh /proc, a minimal /dev and a capped noexec /tmp; then pivot_root and detach the host.
+// The worker's filesystem (child side, in its new mount namespace), in two phases.
+// prepareMounts, at clone time: a read-only tmpfs root holding read-only binds of the Python
+// runtime, an empty /policy tmpfs, a fresh /proc, a minimal /dev and a noexec /tmp; then
+// pivot_root and detach the host. finalizeMounts, at handoff: the code is written into /policy,
+// which becomes read-only, and /tmp takes the policy's size caps.
 #pragma once
 
 #include "common/result.h"
@@ -11,7 +13,7 @@ namespace exa::sandbox {
 
 inline constexpr const char* kPolicyDirInJail = "/policy";
 
-/// `code` (read by the zygote) is written to /policy.
-Status setupMounts(const JailSpec& spec, const CodeTree& code);
+Status prepareMounts(const JailSpec& spec);
+Status finalizeMounts(const CodeTree& code, const JailLimits& limits);
 
 }  // namespace exa::sandbox

@@ -16,7 +16,7 @@ struct Limit {
 
 }  // namespace
 
-Status applyRlimits(const JailSpec& spec) {
+Status applyRlimits(const JailLimits& spec) {
   const Limit limits[] = {
       {RLIMIT_NOFILE, "RLIMIT_NOFILE", spec.rlimit_nofile},
       {RLIMIT_NPROC, "RLIMIT_NPROC", spec.rlimit_nproc},

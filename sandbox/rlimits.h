@@ -7,6 +7,6 @@
 
 namespace exa::sandbox {
 
-Status applyRlimits(const JailSpec& spec);
+Status applyRlimits(const JailLimits& limits);
 
 }  // namespace exa::sandbox

@@ -14,7 +14,9 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/syscall.h"
+#include "sandbox/code_tree.h"
 #include "sandbox/control_messages.h"
+#include "sandbox/handoff.h"
 #include "sandbox/zygote.h"
 
 namespace exa::sandbox {
@@ -60,10 +62,20 @@ Result<std::unique_ptr<Sandbox>> Sandbox::start(SandboxOptions options) {
   });
   if (!done) return makeError(ErrorCode::kUnavailable, "zygote did not start in time");
   if (!sandbox->ready_) return *sandbox->start_error_;
+  lock.unlock();
+  if (sandbox->options_.spare_workers > 0)
+    sandbox->spare_maker_ = std::thread([s = sandbox.get()] { s->spareLoop(); });
   return sandbox;
 }
 
 Sandbox::~Sandbox() {
+  {
+    std::lock_guard lock(spares_mutex_);
+    stop_spares_ = true;
+  }
+  spares_wanted_.notify_all();
+  if (spare_maker_.joinable()) spare_maker_.join();
+  spares_.clear();  // kills and reaps the spares while the zygote keeper still runs
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -154,44 +166,125 @@ Status Sandbox::launchZygote() {
   return {};
 }
 
-JailSpec Sandbox::makeSpec(const std::string& code_dir, const WorkerLimits& limits, uid_t uid) const {
+JailSpec Sandbox::makeSpec(uid_t uid) const {
   JailSpec spec;
   spec.outside_uid = uid;
   spec.outside_gid = uid;
   spec.root_mountpoint = options_.runtime_dir + "/root";
   spec.runtime_paths = runtime_paths_;
-  spec.code_dir = code_dir;
-  spec.tmp_bytes = limits.tmp_bytes;
-  spec.tmp_inodes = limits.tmp_inodes;
-  spec.rlimit_nofile = limits.nofile;
-  spec.rlimit_nproc = limits.cgroup.pids == 0 ? 256 : limits.cgroup.pids;
-  spec.rlimit_fsize = limits.tmp_bytes;
+  spec.code_max_bytes = options_.code_max_bytes;
+  spec.code_max_files = options_.code_max_files;
+  return spec;
+}
+
+JailLimits Sandbox::makeLimits(const WorkerLimits& limits) const {
+  JailLimits jail;
+  jail.tmp_bytes = limits.tmp_bytes;
+  jail.tmp_inodes = limits.tmp_inodes;
+  jail.rlimit_nofile = limits.nofile;
+  jail.rlimit_nproc = limits.cgroup.pids == 0 ? 256 : limits.cgroup.pids;
+  jail.rlimit_fsize = limits.tmp_bytes;
   bool cgroup_memory = cgroups_ && cgroups_->version() != CgroupVersion::kNone;
   // Without a memory cgroup the address-space rlimit is the only memory bound left; it
   // over-counts (mappings, thread stacks), hence the headroom.
   if (!cgroup_memory && limits.cgroup.memory_bytes != 0)
-    spec.rlimit_as = limits.cgroup.memory_bytes + (512ull << 20);
-  return spec;
+    jail.rlimit_as = limits.cgroup.memory_bytes + (512ull << 20);
+  return jail;
 }
 
-Result<WorkerProcess> Sandbox::spawn(const std::string& code_dir, const WorkerLimits& limits) {
-  auto worker = spawnOnce(code_dir, limits);
+Result<WorkerProcess> Sandbox::spawn(const std::string& code_dir, const WorkerLimits& limits,
+                                     Deadline deadline) {
+  std::optional<WorkerProcess> worker = takeSpare();
+  if (!worker) {
+    EXA_ASSIGN_OR_RETURN(WorkerProcess cloned, cloneWorker(limits.cgroup));
+    worker.emplace(std::move(cloned));
+  }
+  EXA_TRY(handOff(*worker, code_dir, limits, deadline));
+  return std::move(*worker);
+}
+
+std::optional<WorkerProcess> Sandbox::takeSpare() {
+  std::lock_guard lock(spares_mutex_);
+  while (!spares_.empty()) {
+    WorkerProcess spare = std::move(spares_.back());
+    spares_.pop_back();
+    spares_wanted_.notify_one();
+    // A spare that died waiting (its jail failed, or someone killed it) is dropped.
+    if (spare.process.poll()) continue;
+    ++stats_.from_spare;
+    return spare;
+  }
+  ++stats_.cloned;
+  return std::nullopt;
+}
+
+Status Sandbox::handOff(WorkerProcess& worker, const std::string& code_dir,
+                        const WorkerLimits& limits, Deadline deadline) {
+  if (worker.cgroup) EXA_TRY(worker.cgroup->setLimits(limits.cgroup));
+  // The agent reads the code (as root: it may sit under a 0700 directory); the worker writes it
+  // into its own /policy as its own uid.
+  EXA_ASSIGN_OR_RETURN(CodeTree code,
+                       readCodeTree(code_dir, options_.code_max_bytes, options_.code_max_files));
+  Status sent = sendHandoff(worker.channel.get(), makeLimits(limits), code, deadline);
+  if (sent) return {};
+  // The worker is gone; its jail error, if it got to write one, says why.
+  auto report = readFrame(worker.channel.get(), 64 * 1024, Clock::now() + std::chrono::milliseconds(100));
+  if (report) {
+    auto parsed = parseJson(*report);
+    if (parsed && parsed->contains("error"))
+      return makeError(ErrorCode::kSandboxSetup, (*parsed)["error"].value("message", *report));
+  }
+  return makeError(ErrorCode::kSandboxSetup, "worker died before its handoff: " + sent.error().describe());
+}
+
+void Sandbox::spareLoop() {
+  std::unique_lock lock(spares_mutex_);
+  while (!stop_spares_) {
+    if (spares_.size() >= options_.spare_workers) {
+      spares_wanted_.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    auto spare = cloneWorker(options_.spare_limits);
+    lock.lock();
+    if (spare) {
+      spares_.push_back(std::move(spare).value());
+    } else {
+      // The zygote is restarting or the machine is short of something: back off, don't spin.
+      LOG_W("spare worker: {}", spare.error().describe());
+      spares_wanted_.wait_for(lock, std::chrono::milliseconds(500));
+    }
+  }
+}
+
+size_t Sandbox::sparesReady() const {
+  std::lock_guard lock(spares_mutex_);
+  return spares_.size();
+}
+
+SpawnStats Sandbox::spawnStats() const {
+  std::lock_guard lock(spares_mutex_);
+  return stats_;
+}
+
+Result<WorkerProcess> Sandbox::cloneWorker(const CgroupLimits& limits) {
+  auto worker = cloneOnce(limits);
   if (worker || worker.error().code != ErrorCode::kUnavailable) return worker;
   // The zygote died between spawns: wait for the keeper to restart it, then try once more.
   {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, options_.zygote_start_timeout, [&] { return ready_ || stopping_; });
   }
-  return spawnOnce(code_dir, limits);
+  return cloneOnce(limits);
 }
 
-Result<WorkerProcess> Sandbox::spawnOnce(const std::string& code_dir, const WorkerLimits& limits) {
+Result<WorkerProcess> Sandbox::cloneOnce(const CgroupLimits& limits) {
   uint64_t seq = next_worker_++;
   WorkerProcess worker;
   worker.uid = options_.uid_base + static_cast<uid_t>(seq % options_.uid_count);
-  Json request = {{"spec", Json::parse(toJson(makeSpec(code_dir, limits, worker.uid)))}};
+  Json request = {{"spec", Json::parse(toJson(makeSpec(worker.uid)))}};
   if (cgroups_ && cgroups_->version() != CgroupVersion::kNone) {
-    EXA_ASSIGN_OR_RETURN(WorkerCgroup leaf, cgroups_->createLeaf("w" + std::to_string(seq), limits.cgroup));
+    EXA_ASSIGN_OR_RETURN(WorkerCgroup leaf, cgroups_->createLeaf("w" + std::to_string(seq), limits));
     request["cgroup_procs"] = leaf.procsFiles();
     worker.cgroup.emplace(std::move(leaf));
   }

@@ -18,6 +18,7 @@
 #include "common/unique_fd.h"
 #include "sandbox/cgroups.h"
 #include "sandbox/child_process.h"
+#include "sandbox/frame_channel.h"
 #include "sandbox/jail_spec.h"
 
 namespace exa::sandbox {
@@ -33,6 +34,14 @@ struct SandboxOptions {
   /// Name of the cgroup subtree the agent creates under its own cgroup.
   std::string cgroup_name = "executor-agent";
   std::chrono::milliseconds zygote_start_timeout{10000};
+  /// Pre-jailed workers kept ready (DESIGN.md §3): a cold start then pays only the handoff,
+  /// import and constructor. 0 disables them.
+  size_t spare_workers = 2;
+  /// Limits a spare sits under until it is handed a policy.
+  CgroupLimits spare_limits{.memory_bytes = 64ull << 20, .pids = 8, .cpu_percent = 100};
+  /// Caps on the code tree copied into /policy.
+  uint64_t code_max_bytes = 32ull << 20;
+  uint32_t code_max_files = 2048;
 };
 
 /// Per-worker limits chosen by the caller.
@@ -41,6 +50,11 @@ struct WorkerLimits {
   uint64_t tmp_bytes = 16ull << 20;
   uint64_t tmp_inodes = 1024;
   uint64_t nofile = 256;
+};
+
+struct SpawnStats {
+  uint64_t from_spare = 0;  ///< spawns served by a pre-jailed spare
+  uint64_t cloned = 0;      ///< spawns that had to clone on the caller's time
 };
 
 /// A running jailed worker: its process, its end of the channel and its cgroup leaf.
@@ -56,9 +70,13 @@ class Sandbox {
   static Result<std::unique_ptr<Sandbox>> start(SandboxOptions options);
   ~Sandbox();
 
-  /// Forks a jailed worker with `code_dir` copied to /policy. Thread-safe. The worker has
-  /// not loaded anything yet: the caller speaks the worker protocol on `channel`.
-  Result<WorkerProcess> spawn(const std::string& code_dir, const WorkerLimits& limits);
+  /// A jailed worker with `code_dir` copied to /policy and `limits` applied: a pre-jailed spare
+  /// when one is ready, else a fresh clone. Thread-safe. The worker has not imported anything
+  /// yet: the caller speaks the worker protocol on `channel`.
+  Result<WorkerProcess> spawn(const std::string& code_dir, const WorkerLimits& limits,
+                              Deadline deadline);
+  SpawnStats spawnStats() const;
+  size_t sparesReady() const;
 
   /// "cgroup v1: memory, pids, cpu; rlimits; seccomp; namespaces: ..." for operators.
   std::string limitsInForce() const;
@@ -71,8 +89,15 @@ class Sandbox {
   explicit Sandbox(SandboxOptions options);
   void keeperLoop();
   Status launchZygote();
-  Result<WorkerProcess> spawnOnce(const std::string& code_dir, const WorkerLimits& limits);
-  JailSpec makeSpec(const std::string& code_dir, const WorkerLimits& limits, uid_t uid) const;
+  void spareLoop();
+  /// Clones a pre-jailed worker waiting for its handoff (retrying once across a zygote restart).
+  Result<WorkerProcess> cloneWorker(const CgroupLimits& limits);
+  Result<WorkerProcess> cloneOnce(const CgroupLimits& limits);
+  std::optional<WorkerProcess> takeSpare();
+  Status handOff(WorkerProcess& worker, const std::string& code_dir, const WorkerLimits& limits,
+                 Deadline deadline);
+  JailSpec makeSpec(uid_t uid) const;
+  JailLimits makeLimits(const WorkerLimits& limits) const;
 
   SandboxOptions options_;
   std::optional<CgroupTree> cgroups_;
@@ -89,6 +114,13 @@ class Sandbox {
   bool stopping_ = false;
   std::optional<Error> start_error_;
   std::thread keeper_;
+
+  mutable std::mutex spares_mutex_;  // guards spares_, stats_, stop_spares_
+  std::condition_variable spares_wanted_;
+  std::vector<WorkerProcess> spares_;
+  SpawnStats stats_;
+  bool stop_spares_ = false;
+  std::thread spare_maker_;
 };
 
 }  // namespace exa::sandbox

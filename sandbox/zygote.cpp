@@ -16,6 +16,7 @@
 #include "common/syscall.h"
 #include "sandbox/control_messages.h"
 #include "sandbox/frame_channel.h"
+#include "sandbox/handoff.h"
 #include "sandbox/jail.h"
 #include "sandbox/jail_spec.h"
 #include "sandbox/namespaces.h"
@@ -48,25 +49,37 @@ Status writeFile(const std::string& path, const std::string& content) {
   return {};
 }
 
-// Child side: wait for "go", then jail and serve. Never returns.
-[[noreturn]] void runChild(const SpawnRequest& request, const CodeTree& code,
-                           const ZygoteHooks& hooks, const SeccompProgram& seccomp, int go_fd,
-                           int channel_fd) {
+void reportJailFailure(const Error& error) {
+  Json report = {{"ok", false},
+                 {"error", {{"type", "sandbox_setup"},
+                            {"message", error.describe()},
+                            {"errno", error.sys_errno}}}};
+  (void)writeFrame(kWorkerChannelFd, dumpJson(report));
+  ::_exit(kExitJailSetup);
+}
+
+// Child side: wait for "go", jail what does not depend on the policy, wait (pre-jailed) for the
+// handoff, finish the jail, serve. Never returns.
+[[noreturn]] void runChild(const SpawnRequest& request, const ZygoteHooks& hooks,
+                           const SeccompProgram& seccomp, int go_fd, int channel_fd) {
   // The channel takes fd 3, which also closes this child's copy of the zygote control socket:
   // a worker must never be able to ask for spawns.
   if (::dup2(channel_fd, kWorkerChannelFd) < 0) ::_exit(kExitJailSetup);
   char go = 0;
   if (retryEintr([&] { return ::read(go_fd, &go, 1); }) != 1) ::_exit(kExitParentGone);
   if (hooks.after_fork) hooks.after_fork();
-  Status jailed = enterJail(request.spec, code, seccomp, kWorkerChannelFd);
-  if (!jailed) {
-    Json report = {{"ok", false},
-                   {"error", {{"type", "sandbox_setup"},
-                              {"message", jailed.error().describe()},
-                              {"errno", jailed.error().sys_errno}}}};
-    (void)writeFrame(kWorkerChannelFd, dumpJson(report));
-    ::_exit(kExitJailSetup);
+  Status prepared = prepareJail(request.spec, kWorkerChannelFd);
+  if (!prepared) reportJailFailure(prepared.error());
+  auto handoff = receiveHandoff(kWorkerChannelFd, request.spec.code_max_bytes,
+                                request.spec.code_max_files);
+  if (!handoff) {
+    // EOF: a spare the agent discarded, nothing to report.
+    if (handoff.error().code == ErrorCode::kUnavailable) ::_exit(0);
+    reportJailFailure(handoff.error());
   }
+  Status finished = finishJail(handoff->code, handoff->limits, seccomp);
+  if (!finished) reportJailFailure(finished.error());
+  handoff->code.entries.clear();
   ::_exit(hooks.run_worker(kWorkerChannelFd));
 }
 
@@ -80,10 +93,6 @@ struct Spawned {
 // reaps it through the pidfd we hand back, and the zygote never accumulates zombies.
 Result<Spawned> spawnWorker(const SpawnRequest& request, int channel_fd, const ZygoteHooks& hooks,
                             const SeccompProgram& seccomp) {
-  // Read as root before the fork: the worker writes it into its jail as its own uid.
-  EXA_ASSIGN_OR_RETURN(CodeTree code, readCodeTree(request.spec.code_dir,
-                                                   request.spec.code_max_bytes,
-                                                   request.spec.code_max_files));
   EXA_ASSIGN_OR_RETURN(FdPair go, makePipe());
   int pidfd = -1;
   struct clone_args args{};
@@ -94,7 +103,7 @@ Result<Spawned> spawnWorker(const SpawnRequest& request, int channel_fd, const Z
   if (pid < 0) return sysError("clone3(worker namespaces)", ErrorCode::kSandboxSetup);
   if (pid == 0) {
     go.second.reset();
-    runChild(request, code, hooks, seccomp, go.first.get(), channel_fd);
+    runChild(request, hooks, seccomp, go.first.get(), channel_fd);
   }
   Spawned spawned{static_cast<pid_t>(pid), UniqueFd(pidfd)};
   go.first.reset();

@@ -131,9 +131,9 @@ TEST_F(RunCommandTest, NoWorkerOutlivesAKilledAgent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     kids = childrenOf(agent);
   }
-  ASSERT_EQ(kids.size(), 2u) << "expected a zygote and a worker under the agent";
   ::kill(agent, SIGKILL);
   ::waitpid(agent, nullptr, 0);
+  ASSERT_GE(kids.size(), 2u) << "expected a zygote and a worker under the agent";
   for (int i = 0; i < 40; ++i) {
     bool any = false;
     for (pid_t kid : kids) any = any || ::kill(kid, 0) == 0;

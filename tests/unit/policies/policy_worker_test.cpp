@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/support/jail_harness.h"
 
 namespace exa::policies {
@@ -118,6 +120,23 @@ TEST_F(PolicyWorkerTest, CodeTreeIsCopiedWithoutLinks) {
   auto result = harness_->run(dir);
   ASSERT_TRUE(result.ok()) << result.toJson().dump();
   EXPECT_EQ(result.output, Json::array({"function.py", "lib", "helper.py"}));
+}
+
+TEST_F(PolicyWorkerTest, PreJailedSparesServeColdStarts) {
+  auto& sandbox = harness_->sandbox();
+  for (int i = 0; i < 500 && sandbox.sparesReady() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(sandbox.sparesReady(), 2u) << "the spare maker did not fill its quota";
+  auto before = sandbox.spawnStats();
+  ASSERT_TRUE(harness_->stillUsable());
+  auto after = sandbox.spawnStats();
+  EXPECT_EQ(after.from_spare, before.from_spare + 1);
+  EXPECT_EQ(after.cloned, before.cloned);
+  // A spare sits under 64 MiB; handed a policy, it gets the policy's 256 MiB.
+  auto big = harness_->runEval("block = bytearray(160 << 20)\nblock[::4096] = b'x' * len(block[::4096])\n"
+                               "return len(block)");
+  ASSERT_TRUE(big.ok()) << big.toJson().dump();
+  EXPECT_EQ(big.output, 160 << 20);
 }
 
 TEST_F(PolicyWorkerTest, SeedSamplePolicyRuns) {
