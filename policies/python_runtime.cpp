@@ -16,8 +16,11 @@ constexpr const char* kPreimports[] = {
     "abc", "base64", "collections", "copy", "csv", "dataclasses", "datetime", "decimal",
     "enum", "fnmatch", "functools", "hashlib", "heapq", "hmac", "importlib.util", "io",
     "ipaddress", "itertools", "json", "logging", "math", "operator", "os", "random", "re",
-    "statistics", "string", "struct", "threading", "time", "traceback", "typing", "uuid",
-    "urllib.parse", "zlib",
+    "shlex", "statistics", "string", "struct", "threading", "time", "traceback", "typing",
+    "uuid", "urllib.parse", "zlib",
+    // Imported lazily by requests on its first call (netrc lookup); cheaper here than in every
+    // worker, in time and in private memory.
+    "netrc",
 };
 // Third-party modules Debian packages; skipped quietly when absent.
 constexpr const char* kOptionalPreimports[] = {"requests"};

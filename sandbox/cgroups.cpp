@@ -383,6 +383,10 @@ Result<WorkerCgroup> CgroupTree::createLeaf(const std::string& leaf,
     return it == controller_dirs_.end() ? std::string() : it->second + "/" + leaf;
   };
   worker.memory_dir_ = leafOf("memory");
+  if (!worker.memory_dir_.empty()) {
+    const char* events = version_ == CgroupVersion::kV2 ? "/memory.events" : "/memory.oom_control";
+    worker.oom_events_.reset(::open((worker.memory_dir_ + events).c_str(), O_RDONLY | O_CLOEXEC));
+  }
   worker.pids_dir_ = leafOf("pids");
   worker.cpu_dir_ = leafOf("cpu");
   // v2's cpu.stat is a core file, there even without the cpu controller.
@@ -451,10 +455,12 @@ Status WorkerCgroup::writeLimits(const CgroupLimits& limits, bool fresh) const {
 
 bool WorkerCgroup::oomKilled() const {
   if (memory_dir_.empty()) return false;
-  if (version_ == CgroupVersion::kV2)
-    return readKeyed(memory_dir_ + "/memory.events", "oom_kill").value_or(0) > 0;
-  if (auto text = readFile(memory_dir_ + "/memory.oom_control")) {
-    if (auto kills = keyedValue(*text, "oom_kill")) return *kills > 0;
+  if (oom_events_) {
+    char buf[512];
+    ssize_t n = ::pread(oom_events_.get(), buf, sizeof buf - 1, 0);
+    if (n > 0) {
+      if (auto kills = keyedValue(std::string_view(buf, n), "oom_kill")) return *kills > 0;
+    }
   }
   // Kernels before 4.13 do not count kills. A failed charge with the peak at the limit is the
   // closest sign (it can also mean reclaim coped, so this errs towards reporting an OOM).
@@ -493,6 +499,7 @@ void WorkerCgroup::swap(WorkerCgroup& other) noexcept {
   dirs_.swap(other.dirs_);
   procs_files_.swap(other.procs_files_);
   memory_dir_.swap(other.memory_dir_);
+  std::swap(oom_events_, other.oom_events_);
   pids_dir_.swap(other.pids_dir_);
   cpu_dir_.swap(other.cpu_dir_);
   usage_dir_.swap(other.usage_dir_);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "sandbox/cgroup_layout.h"
 
 namespace exa::sandbox {
@@ -94,6 +95,9 @@ class WorkerCgroup {
   std::vector<std::string> dirs_;  ///< distinct leaf dirs, one per hierarchy
   std::vector<std::string> procs_files_;
   std::string memory_dir_;  ///< leaf dir holding each controller's files, "" when absent
+  /// memory.events (v2) or memory.oom_control (v1), kept open: checked after every call, so
+  /// one pread instead of open/read/close.
+  UniqueFd oom_events_;
   std::string pids_dir_;
   std::string cpu_dir_;
   std::string usage_dir_;  ///< v2 leaf (cpu.stat is core) or v1 cpuacct leaf

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -13,39 +14,57 @@ namespace exa::sandbox {
 namespace {
 
 Status waitFor(int fd, short events, Deadline deadline) {
-  if (!deadline) return {};
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
-  if (left.count() < 0) return makeError(ErrorCode::kTimeout, "deadline passed");
+  int timeout_ms = -1;  // no deadline: wait as long as it takes
+  if (deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+    if (left.count() < 0) return makeError(ErrorCode::kTimeout, "deadline passed");
+    // Round up so that a sub-millisecond remainder still waits instead of spinning.
+    timeout_ms = static_cast<int>(left.count()) + 1;
+  }
   struct pollfd p{fd, events, 0};
-  // Round up so that a sub-millisecond remainder still waits instead of spinning.
-  int rc = retryEintr([&] { return ::poll(&p, 1, static_cast<int>(left.count()) + 1); });
+  int rc = retryEintr([&] { return ::poll(&p, 1, timeout_ms); });
   if (rc < 0) return sysError("poll(channel)");
   if (rc == 0) return makeError(ErrorCode::kTimeout, "deadline passed");
   return {};
 }
 
-Status writeAll(int fd, const char* data, size_t size, Deadline deadline) {
-  while (size > 0) {
-    EXA_TRY(waitFor(fd, POLLOUT, deadline));
-    ssize_t n = retryEintr([&] { return ::send(fd, data, size, MSG_NOSIGNAL); });
+// With a deadline, each loop tries the syscall without blocking and polls only when it would
+// block: on the warm path the peer's reply is usually already there, and a poll per read would
+// double the syscalls. Without one (the worker's side) the call simply blocks.
+int ioFlags(Deadline deadline) { return deadline ? MSG_DONTWAIT : 0; }
+Status writeAll(int fd, struct iovec* iov, int iovcnt, Deadline deadline) {
+  while (iovcnt > 0) {
+    struct msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = iovcnt;
+    ssize_t n = retryEintr([&] { return ::sendmsg(fd, &msg, MSG_NOSIGNAL | ioFlags(deadline)); });
     if (n < 0) {
-      if (errno == EAGAIN) continue;
+      if (errno == EAGAIN) {
+        EXA_TRY(waitFor(fd, POLLOUT, deadline));
+        continue;
+      }
       if (errno == EPIPE || errno == ECONNRESET)
         return sysError("send(channel)", ErrorCode::kUnavailable);
       return sysError("send(channel)");
     }
-    data += n;
-    size -= n;
+    size_t sent = static_cast<size_t>(n);
+    for (; iovcnt > 0 && sent >= iov->iov_len; ++iov, --iovcnt) sent -= iov->iov_len;
+    if (iovcnt > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + sent;
+      iov->iov_len -= sent;
+    }
   }
   return {};
 }
 
 Status readAll(int fd, char* data, size_t size, Deadline deadline) {
   while (size > 0) {
-    EXA_TRY(waitFor(fd, POLLIN, deadline));
-    ssize_t n = retryEintr([&] { return ::recv(fd, data, size, 0); });
+    ssize_t n = retryEintr([&] { return ::recv(fd, data, size, ioFlags(deadline)); });
     if (n < 0) {
-      if (errno == EAGAIN) continue;
+      if (errno == EAGAIN) {
+        EXA_TRY(waitFor(fd, POLLIN, deadline));
+        continue;
+      }
       if (errno == ECONNRESET) return sysError("recv(channel)", ErrorCode::kUnavailable);
       return sysError("recv(channel)");
     }
@@ -64,8 +83,9 @@ Status writeFrame(int fd, std::string_view payload, Deadline deadline) {
   uint32_t n = static_cast<uint32_t>(payload.size());
   unsigned char header[4] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
                              static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
-  EXA_TRY(writeAll(fd, reinterpret_cast<const char*>(header), 4, deadline));
-  return writeAll(fd, payload.data(), payload.size(), deadline);
+  // Header and payload in one sendmsg: one syscall, and the reader wakes once.
+  struct iovec iov[2] = {{header, 4}, {const_cast<char*>(payload.data()), payload.size()}};
+  return writeAll(fd, iov, payload.empty() ? 1 : 2, deadline);
 }
 
 Result<std::string> readFrame(int fd, size_t max_bytes, Deadline deadline) {

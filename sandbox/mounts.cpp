@@ -97,6 +97,24 @@ Status pivotInto(const std::string& root) {
   return {};
 }
 
+Status writeSmallFile(const std::string& path, std::string_view content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!fd || ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return sysError("write(" + path + ")", ErrorCode::kSandboxSetup);
+  return {};
+}
+
+// A synthetic /etc, never the host's: the worker's root is user "policy" with home /tmp, so
+// getpass.getuser() and os.path.expanduser("~") answer at once instead of failing an NSS lookup
+// (requests does two per call); name lookups go to files only (there is no DNS to ask).
+Status writeEtc(const std::string& root) {
+  EXA_TRY(mkdirAll(root + "/etc"));
+  EXA_TRY(writeSmallFile(root + "/etc/passwd", "policy:x:0:0:policy:/tmp:/nonexistent\n"));
+  EXA_TRY(writeSmallFile(root + "/etc/group", "policy:x:0:\n"));
+  EXA_TRY(writeSmallFile(root + "/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n"));
+  return writeSmallFile(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n");
+}
+
 std::string tmpfsOptions(uint64_t bytes, uint64_t inodes, const char* mode) {
   return "size=" + std::to_string(bytes) + ",nr_inodes=" + std::to_string(inodes) + ",mode=" + mode;
 }
@@ -113,6 +131,7 @@ Status prepareMounts(const JailSpec& spec) {
   const std::string root_opts = tmpfsOptions(1u << 20, 4096, "0755");
   EXA_TRY(doMount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, root_opts));
   for (const auto& path : spec.runtime_paths) EXA_TRY(bindReadOnly(path, root + path));
+  EXA_TRY(writeEtc(root));
   // /policy: its own tmpfs, filled at handoff. The code is copied rather than bound: a bind
   // would show its host path in /proc/self/mountinfo, and a copy cannot change under a worker.
   EXA_TRY(mkdirAll(root + kPolicyDirInJail));

@@ -23,7 +23,7 @@ TEST_F(JailAttackTest, CannotReadHostFiles) {
   std::string secret = harness_->dir().write("secret/host-secret.txt", "TOP-SECRET");
   std::string other = harness_->writePolicy("OTHER_POLICY_CODE = 1\n");
   std::string code = harness_->writeEvalPolicy(kTryRead);
-  Json paths = {"/etc/shadow", "/etc/passwd", "/etc/hostname", "/root/.bashrc",
+  Json paths = {"/etc/shadow", "/etc/hostname", "/etc/ssh/sshd_config", "/root/.bashrc",
                 secret, other + "/function.py", "/proc/1/root/etc/shadow",
                 "/sys/kernel/notes", "/var/log/syslog"};
   auto result = harness_->run(code, {{"paths", paths}});
@@ -35,10 +35,14 @@ TEST_F(JailAttackTest, RootHoldsOnlyTheJailTree) {
   Json top = probe("return sorted(os.listdir('/'))", "import os");
   for (const auto& entry : top) {
     std::string name = entry.get<std::string>();
-    EXPECT_TRUE(name == "dev" || name == "policy" || name == "proc" || name == "tmp" ||
-                name == "usr")
+    EXPECT_TRUE(name == "dev" || name == "etc" || name == "policy" || name == "proc" ||
+                name == "tmp" || name == "usr")
         << "unexpected top-level entry /" << name;
   }
+  Json etc = probe("return sorted(os.listdir('/etc'))", "import os");
+  EXPECT_EQ(etc, Json::array({"group", "hosts", "nsswitch.conf", "passwd"}));
+  Json passwd = probe("return open('/etc/passwd').read()");
+  EXPECT_EQ(passwd, "policy:x:0:0:policy:/tmp:/nonexistent\n") << "not the synthetic passwd";
   Json dev = probe("return sorted(os.listdir('/dev'))", "import os");
   EXPECT_EQ(dev, Json::array({"fd", "full", "null", "random", "urandom", "zero"}));
 }
