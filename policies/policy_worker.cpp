@@ -78,6 +78,7 @@ PolicyWorker::~PolicyWorker() {
 
 CallResult PolicyWorker::eval(const Json& parameters, const Json& input, const Json& context,
                               bool fresh_instance) {
+  ++calls_;
   Json request = {{"op", "eval"},
                   {"parameters", parameters},
                   {"input", input},
@@ -88,6 +89,7 @@ CallResult PolicyWorker::eval(const Json& parameters, const Json& input, const J
 
 CallResult PolicyWorker::management(const std::string& action, const Json& data,
                                     bool fresh_instance) {
+  ++calls_;
   Json request = {{"op", "management"},
                   {"action", action},
                   {"data", data},
@@ -97,7 +99,6 @@ CallResult PolicyWorker::management(const std::string& action, const Json& data,
 
 CallResult PolicyWorker::call(const Json& request, sandbox::Deadline deadline) {
   if (!alive_) return failure("crashed", "worker is no longer running");
-  ++calls_;
   if (!deadline) deadline = sandbox::Clock::now() + limits_.timeout;
   Status sent = sandbox::writeFrame(worker_.channel.get(), dumpJson(request), deadline);
   if (!sent) {

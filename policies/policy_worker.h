@@ -46,6 +46,7 @@ class PolicyWorker {
   bool alive() const { return alive_; }
   /// True when a call left something behind (thread, child, /tmp file).
   bool dirty() const { return dirty_; }
+  /// eval and management calls served (the load is not counted).
   uint64_t calls() const { return calls_; }
   pid_t pid() const { return worker_.process.pid(); }
   const sandbox::WorkerProcess& process() const { return worker_; }

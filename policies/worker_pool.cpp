@@ -40,6 +40,7 @@ std::unique_ptr<PolicyWorker> WorkerPool::checkout(const PolicyCall& call, CallE
       auto it = pools_.find(call.identity);
       if (it != pools_.end() && !it->second.idle.empty()) {
         auto worker = std::move(it->second.idle.front().worker);
+        idle_memory_ -= it->second.idle.front().memory_bytes;
         it->second.idle.pop_front();
         --idle_total_;
         ++stats_.reused;
@@ -69,27 +70,33 @@ void WorkerPool::checkin(const PolicyCall& call, std::unique_ptr<PolicyWorker> w
   } else {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
-  it->second.idle.push_front(Idle{std::move(worker), std::chrono::steady_clock::now()});
+  uint64_t memory = call.limits.cgroup.memory_bytes;
+  it->second.idle.push_front(Idle{std::move(worker), std::chrono::steady_clock::now(), memory});
   ++idle_total_;
-  if (it->second.idle.size() > options_.max_idle_per_policy) {
-    doomed.push_back(std::move(it->second.idle.back().worker));
-    it->second.idle.pop_back();
-    --idle_total_;
-    ++stats_.retired;
-  }
+  idle_memory_ += memory;
+  if (it->second.idle.size() > options_.max_idle_per_policy) retireLocked(it->second.idle, doomed);
   evictOverBudgetLocked(doomed);
+}
+
+// Retires the oldest idle worker of `idle`.
+void WorkerPool::retireLocked(std::list<Idle>& idle,
+                              std::list<std::unique_ptr<PolicyWorker>>& doomed) {
+  doomed.push_back(std::move(idle.back().worker));
+  idle_memory_ -= idle.back().memory_bytes;
+  idle.pop_back();
+  --idle_total_;
+  ++stats_.retired;
+}
+
+bool WorkerPool::overBudgetLocked() const {
+  return idle_total_ > options_.max_idle_total || idle_memory_ > options_.max_idle_memory_bytes;
 }
 
 void WorkerPool::evictOverBudgetLocked(std::list<std::unique_ptr<PolicyWorker>>& doomed) {
   // Least recently used policies give up their idle workers first.
-  for (auto key = lru_.rbegin(); idle_total_ > options_.max_idle_total && key != lru_.rend(); ++key) {
+  for (auto key = lru_.rbegin(); overBudgetLocked() && key != lru_.rend(); ++key) {
     auto& idle = pools_.at(*key).idle;
-    while (!idle.empty() && idle_total_ > options_.max_idle_total) {
-      doomed.push_back(std::move(idle.back().worker));
-      idle.pop_back();
-      --idle_total_;
-      ++stats_.retired;
-    }
+    while (!idle.empty() && overBudgetLocked()) retireLocked(idle, doomed);
   }
 }
 
@@ -97,12 +104,7 @@ void WorkerPool::pruneIdleLocked(std::list<std::unique_ptr<PolicyWorker>>& doome
   auto cutoff = std::chrono::steady_clock::now() - options_.idle_timeout;
   for (auto it = pools_.begin(); it != pools_.end();) {
     auto& idle = it->second.idle;
-    while (!idle.empty() && idle.back().since < cutoff) {
-      doomed.push_back(std::move(idle.back().worker));
-      idle.pop_back();
-      --idle_total_;
-      ++stats_.retired;
-    }
+    while (!idle.empty() && idle.back().since < cutoff) retireLocked(idle, doomed);
     if (idle.empty()) {
       lru_.erase(it->second.lru);
       it = pools_.erase(it);

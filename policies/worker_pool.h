@@ -20,6 +20,8 @@ namespace exa::policies {
 struct PoolOptions {
   size_t max_idle_per_policy = 4;
   size_t max_idle_total = 64;
+  /// Sum of the memory limits of idle workers: what they may claim if all woke at once.
+  uint64_t max_idle_memory_bytes = 4ull << 30;
   uint64_t max_calls_per_worker = 10000;
   std::chrono::seconds idle_timeout{300};
 };
@@ -60,6 +62,7 @@ class WorkerPool {
   struct Idle {
     std::unique_ptr<PolicyWorker> worker;
     std::chrono::steady_clock::time_point since;
+    uint64_t memory_bytes;  ///< the worker's memory limit
   };
   struct Pool {
     std::list<Idle> idle;  // most recently returned at the front
@@ -72,6 +75,8 @@ class WorkerPool {
   CallResult withWorker(const PolicyCall& call, Fn&& fn);
   void evictOverBudgetLocked(std::list<std::unique_ptr<PolicyWorker>>& doomed);
   void pruneIdleLocked(std::list<std::unique_ptr<PolicyWorker>>& doomed);
+  void retireLocked(std::list<Idle>& idle, std::list<std::unique_ptr<PolicyWorker>>& doomed);
+  bool overBudgetLocked() const;
 
   sandbox::Sandbox& sandbox_;
   PoolOptions options_;
@@ -79,6 +84,7 @@ class WorkerPool {
   std::map<std::string, Pool> pools_;
   std::list<std::string> lru_;  // pool keys, most recently used at the front
   size_t idle_total_ = 0;
+  uint64_t idle_memory_ = 0;
   PoolStats stats_;
 };
 

@@ -181,6 +181,42 @@ TEST_F(PolicyWorkerTest, PoolReusesWarmWorkersOfTheSamePolicyOnly) {
   EXPECT_EQ(pool.stats().spawned, 3u) << "fresh isolation spawns per call";
 }
 
+TEST_F(PolicyWorkerTest, PoolEvictsLeastRecentlyUsedPolicyOverBudget) {
+  std::string source = "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+                       "    def eval(self, p, i, c):\n        return 1\n";
+  auto limits = JailHarness::defaultLimits();  // 256 MiB each
+  WorkerPool pool(harness_->sandbox(), PoolOptions{.max_idle_per_policy = 4,
+                                                   .max_idle_total = 64,
+                                                   .max_idle_memory_bytes = 512ull << 20});
+  PolicyCall a{"a", {harness_->writePolicy(source), "a"}, limits, JailHarness::defaultCallLimits()};
+  PolicyCall b{"b", {harness_->writePolicy(source), "b"}, limits, JailHarness::defaultCallLimits()};
+  PolicyCall c{"c", {harness_->writePolicy(source), "c"}, limits, JailHarness::defaultCallLimits()};
+  ASSERT_TRUE(pool.eval(a, {}, {}, {}).ok());
+  ASSERT_TRUE(pool.eval(b, {}, {}, {}).ok());
+  EXPECT_EQ(pool.stats().idle, 2u);
+  ASSERT_TRUE(pool.eval(c, {}, {}, {}).ok());  // 3 x 256 MiB > 512 MiB: a, the oldest, goes
+  EXPECT_EQ(pool.stats().idle, 2u);
+  EXPECT_EQ(pool.stats().retired, 1u);
+  ASSERT_TRUE(pool.eval(b, {}, {}, {}).ok());
+  EXPECT_EQ(pool.stats().reused, 1u) << "b was evicted instead of a";
+  ASSERT_TRUE(pool.eval(a, {}, {}, {}).ok());
+  EXPECT_EQ(pool.stats().spawned, 4u) << "a should have needed a new worker";
+}
+
+TEST_F(PolicyWorkerTest, PoolRecyclesAfterNCallsAndIdleTime) {
+  std::string code = harness_->writeEvalPolicy("return 1");
+  PolicyCall call{"n", {code, "n"}, JailHarness::defaultLimits(), JailHarness::defaultCallLimits()};
+  WorkerPool counted(harness_->sandbox(), PoolOptions{.max_calls_per_worker = 2});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(counted.eval(call, {}, {}, {}).ok());
+  EXPECT_EQ(counted.stats().spawned, 2u) << "the third call must get a fresh worker";
+  WorkerPool idle(harness_->sandbox(), PoolOptions{.idle_timeout = std::chrono::seconds(0)});
+  ASSERT_TRUE(idle.eval(call, {}, {}, {}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(idle.eval(call, {}, {}, {}).ok());
+  EXPECT_EQ(idle.stats().spawned, 2u) << "an idle-expired worker was reused";
+  EXPECT_EQ(idle.stats().retired, 1u);
+}
+
 TEST_F(PolicyWorkerTest, PoolRetiresWorkerThatLeavesAThreadBehind) {
   std::string code = harness_->writeEvalPolicy(
       "if input_data.get('leak'):\n"
