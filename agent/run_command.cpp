@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "common/json_util.h"
+#include "policies/policy_source.h"
+#include "policies/policy_templates.h"
 #include "policies/policy_worker.h"
 #include "sandbox/sandbox.h"
 
@@ -30,21 +32,6 @@ Result<Json> jsonArgument(const std::string& flag, const std::string& value) {
   return parsed;
 }
 
-// The seed's archive layout keeps the policy under code/; a bare function.py works too.
-Result<std::string> findCodeDir(const std::string& dir) {
-  struct stat st {};
-  for (const std::string& candidate : {dir + "/code", dir}) {
-    if (::stat((candidate + "/function.py").c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      char real[PATH_MAX];
-      if (::realpath(candidate.c_str(), real) == nullptr)
-        return sysError("realpath(" + candidate + ")", ErrorCode::kInvalidArgument);
-      return std::string(real);
-    }
-  }
-  return makeError(ErrorCode::kInvalidArgument,
-                   "no function.py in " + dir + " or " + dir + "/code");
-}
-
 int printError(const std::string& type, const std::string& message, int code) {
   Json out = {{"ok", false}, {"error", {{"type", type}, {"message", message}}}};
   std::cout << out.dump(2) << std::endl;
@@ -55,7 +42,9 @@ int printError(const std::string& type, const std::string& message, int code) {
 
 CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   CLI::App* run = app.add_subcommand("run", "Run a policy directory once in the jail");
-  run->add_option("policy_dir", o.policy_dir, "Directory with function.py (or code/function.py)")
+  run->add_option("source", o.source,
+                  "Directory with function.py (or code/function.py), a .zip/.tar.gz/.tar.xz, "
+                  "an http(s)/file URL, or a PolicyRule .json")
       ->required();
   run->add_option("--input", o.input, "Input data: JSON text or @file");
   run->add_option("--settings", o.settings, "Constructor settings: JSON text or @file");
@@ -66,43 +55,97 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   run->add_option("--timeout-ms", o.timeout_ms, "Wall-clock deadline, load included");
   run->add_option("--memory-mb", o.memory_mb, "Memory limit of the worker");
   run->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
+  run->add_option("--cache-dir", o.cache_dir, "Content-addressed cache of unpacked code");
   return run;
 }
 
+namespace {
+
+enum Arg { kInput, kSettings, kParameters, kData, kContext, kArgCount };
+
+// What the policy runs with: a PolicyRule's stored values overridden key by key by the flags,
+// or the flags alone for bare code. Validated against the rule's Templates before any worker.
+struct Prepared {
+  policies::PolicyLoad load;
+  std::optional<policies::PolicyTemplates> templates;
+};
+
+Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount]) {
+  policies::CodeCacheOptions cache_options;
+  cache_options.root = o.cache_dir;
+  cache_options.fetch.file_roots = {"/"};  // the operator runs this by hand: any local file
+  EXA_ASSIGN_OR_RETURN(auto cache, policies::CodeCache::open(cache_options));
+  EXA_ASSIGN_OR_RETURN(policies::LoadedPolicy loaded, policies::loadPolicySource(o.source, *cache));
+  Prepared p;
+  p.load.code_dir = loaded.code_dir;
+  p.load.rule_id = o.source;
+  p.load.settings = args[kSettings];
+  p.load.parameters = args[kParameters];
+  if (loaded.rule) {
+    p.load.rule_id = loaded.rule->policy_rule_uri;
+    p.load.settings = policies::mergeKeys(loaded.rule->policy_settings, args[kSettings]);
+    p.load.parameters = policies::mergeKeys(loaded.rule->policy_parameters, args[kParameters]);
+    EXA_ASSIGN_OR_RETURN(p.templates, policies::PolicyTemplates::compile(*loaded.rule));
+  }
+  return p;
+}
+
+// The first Templates violation of the request, if any.
+std::optional<policies::CallError> checkRequest(const RunOptions& o, const Prepared& p,
+                                                const Json (&args)[kArgCount]) {
+  if (!p.templates) return std::nullopt;
+  if (auto e = p.templates->checkSettings(p.load.settings)) return e;
+  if (auto e = p.templates->checkParameters(p.load.parameters)) return e;
+  if (!o.action.empty()) return p.templates->checkManagement(o.action, args[kData]);
+  return p.templates->checkInput(args[kInput]);
+}
+
+}  // namespace
+
 int runPolicyOnce(const RunOptions& o) {
-  auto code_dir = findCodeDir(o.policy_dir);
-  if (!code_dir) return printError("invalid_argument", code_dir.error().describe(), 2);
-  Json args[5];
-  const std::pair<std::string, std::string> flags[] = {{"--input", o.input},
-                                                       {"--settings", o.settings},
-                                                       {"--parameters", o.parameters},
-                                                       {"--data", o.data},
-                                                       {"--context", o.context}};
-  for (int i = 0; i < 5; ++i) {
+  Json args[kArgCount];
+  const std::pair<std::string, std::string> flags[kArgCount] = {{"--input", o.input},
+                                                                {"--settings", o.settings},
+                                                                {"--parameters", o.parameters},
+                                                                {"--data", o.data},
+                                                                {"--context", o.context}};
+  for (int i = 0; i < kArgCount; ++i) {
     auto value = jsonArgument(flags[i].first, flags[i].second);
     if (!value) return printError("invalid_argument", value.error().message, 2);
     args[i] = std::move(value).value();
   }
+  auto prepared = prepare(o, args);
+  if (!prepared) return printError("invalid_argument", prepared.error().describe(), 2);
+  if (auto invalid = checkRequest(o, *prepared, args)) {
+    policies::CallResult refused;
+    refused.error = *invalid;
+    std::cout << refused.toJson().dump(2) << std::endl;
+    return 2;
+  }
+
   sandbox::SandboxOptions sandbox_options;
   sandbox_options.runtime_dir = o.runtime_dir;
   sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
   if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1);
 
-  policies::PolicyLoad load{*code_dir, o.policy_dir, args[1], args[2]};
   sandbox::WorkerLimits limits;
   limits.cgroup.memory_bytes = static_cast<uint64_t>(o.memory_mb) << 20;
   policies::CallLimits call_limits;
   call_limits.timeout = std::chrono::milliseconds(o.timeout_ms);
   policies::CallError error;
+  const policies::PolicyLoad& load = prepared->load;
   auto worker = policies::PolicyWorker::start(**sandbox, load, limits, call_limits, &error);
   policies::CallResult result;
   if (!worker) {
     result.error = error;
   } else if (!o.action.empty()) {
-    result = worker->management(o.action, args[3], /*fresh_instance=*/false);
+    result = worker->management(o.action, args[kData], /*fresh_instance=*/false);
   } else {
-    result = worker->eval(args[2], args[0], args[4], /*fresh_instance=*/false);
+    result = worker->eval(load.parameters, args[kInput], args[kContext], /*fresh_instance=*/false);
+    if (result.ok() && prepared->templates) {
+      if (auto invalid = prepared->templates->checkOutput(result.output)) result.error = invalid;
+    }
   }
   std::cout << result.toJson().dump(2) << std::endl;
   return result.ok() ? 0 : 1;

@@ -1,5 +1,6 @@
-// `executor-agent run`: runs a policy directory once in the real jail, for a developer's
-// edit-run loop. Prints the output or the typed error as JSON; non-zero exit on error.
+// `executor-agent run`: runs a policy once in the real jail, for a developer's edit-run loop.
+// The policy is a directory, an archive, a URL or a PolicyRule JSON file. Prints the output or
+// the typed error as JSON; non-zero exit on error.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,7 +8,7 @@
 namespace exa::agent {
 
 struct RunOptions {
-  std::string policy_dir;
+  std::string source;  ///< directory, archive, URL, or PolicyRule .json
   std::string input = "{}";
   std::string settings = "{}";
   std::string parameters = "{}";
@@ -17,6 +18,7 @@ struct RunOptions {
   int timeout_ms = 10000;
   int memory_mb = 256;
   std::string runtime_dir = "/run/executor-agent";
+  std::string cache_dir = "/var/lib/executor-agent/code";
 };
 
 /// Adds the `run` subcommand to `app`; `options` receives its flags.

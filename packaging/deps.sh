@@ -11,9 +11,10 @@ packages=(
   python3-requests
   # agent and the libraries later issues use
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libarchive-dev
-  libcurl4-openssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev
+  libcli11-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux
+  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip
 )
 
 missing=()

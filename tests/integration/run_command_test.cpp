@@ -87,7 +87,11 @@ TEST_F(RunCommandTest, PolicyErrorExitsNonZeroWithTypedJson) {
 TEST_F(RunCommandTest, BadArgumentsNameTheProblem) {
   auto missing = runAgent("run " + dir_.path() + "/nothing-here" + runtimeFlag());
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.out.find("no function.py"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("does not exist"), std::string::npos) << missing.out;
+  dir_.write("empty/readme.txt", "no policy here");
+  auto no_function = runAgent("run " + dir_.path() + "/empty" + runtimeFlag());
+  EXPECT_EQ(no_function.exit_code, 2);
+  EXPECT_NE(no_function.out.find("no function.py"), std::string::npos) << no_function.out;
   auto bad_json = runAgent("run " + example_ + " --input '{nope'" + runtimeFlag());
   EXPECT_EQ(bad_json.exit_code, 2);
   EXPECT_NE(bad_json.out.find("--input"), std::string::npos) << bad_json.out;

@@ -1,0 +1,82 @@
+// Source resolution: directory, archive, URL, or PolicyRule JSON.
+#include "policies/policy_source.h"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/json_util.h"
+
+namespace exa::policies {
+namespace {
+
+bool isDirectory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool endsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<Json> readJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return makeError(ErrorCode::kInvalidArgument, "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parseJson(text.str());
+  if (!parsed) return makeError(ErrorCode::kInvalidArgument, path + ": " + parsed.error().message);
+  return parsed;
+}
+
+Result<LoadedPolicy> loadCode(const std::string& code, std::string_view pin, CodeCache& cache) {
+  LoadedPolicy loaded;
+  bool is_url = code.find("://") != std::string::npos;
+  struct stat st {};
+  if (!is_url && ::stat(code.c_str(), &st) != 0)
+    return makeError(ErrorCode::kInvalidArgument, "policy code " + code + " does not exist");
+  if (!is_url && isDirectory(code)) {
+    EXA_ASSIGN_OR_RETURN(loaded.code_dir, findCodeDir(code));
+    return loaded;
+  }
+  EXA_ASSIGN_OR_RETURN(CachedCode cached, cache.get(code, pin));
+  loaded.code_dir = cached.code_dir;
+  loaded.digest = cached.digest;
+  return loaded;
+}
+
+}  // namespace
+
+Result<std::string> findCodeDir(const std::string& dir) {
+  struct stat st {};
+  for (const std::string& candidate : {dir + "/code", dir}) {
+    if (::stat((candidate + "/function.py").c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      char real[PATH_MAX];
+      if (::realpath(candidate.c_str(), real) == nullptr)
+        return sysError("realpath(" + candidate + ")", ErrorCode::kInvalidArgument);
+      return std::string(real);
+    }
+  }
+  return makeError(ErrorCode::kInvalidArgument,
+                   "no function.py in " + dir + " or " + dir + "/code");
+}
+
+Result<LoadedPolicy> loadPolicySource(const std::string& source, CodeCache& cache) {
+  if (!endsWith(source, ".json")) return loadCode(source, {}, cache);
+  EXA_ASSIGN_OR_RETURN(Json doc, readJsonFile(source));
+  auto rule = parsePolicyRule(doc);
+  if (!rule) return makeError(ErrorCode::kInvalidArgument, source + ": " + rule.error().message);
+  std::string code = rule->code;
+  if (code.find("://") == std::string::npos && !code.empty() && code[0] != '/') {
+    std::string dir = source.substr(0, source.find_last_of('/') + 1);
+    code = (dir.empty() ? "./" : dir) + code;
+  }
+  EXA_ASSIGN_OR_RETURN(LoadedPolicy loaded, loadCode(code, rule->code_sha256, cache));
+  loaded.rule = std::move(rule).value();
+  return loaded;
+}
+
+}  // namespace exa::policies

@@ -1,0 +1,138 @@
+// The run-once command fed the way policies really arrive: the seed's code/ layout zipped and
+// served over HTTP on 127.0.0.1, and the seed's PolicyRule document pointing at it, pinned by
+// sha256, with its Templates enforced before any worker starts.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/json_util.h"
+#include "policies/sha256.h"
+#include "tests/support/archive_builder.h"
+#include "tests/support/http_test_server.h"
+#include "tests/support/jail_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace exa {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  Json out;
+  std::string text;
+};
+
+CommandResult runAgent(const std::string& args) {
+  CommandResult r;
+  FILE* pipe = ::popen((std::string(EXA_AGENT_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.text.append(buf, n);
+  int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto parsed = parseJson(r.text);
+  if (parsed) r.out = *parsed;
+  return r;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class PolicySourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = exa::testing::jailUnsupportedReason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    std::string code = readFile(std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist/code/function.py");
+    dir_.write("src/code/function.py", code);
+    dir_.write("src/code/requirements.txt", "logging\nrequests\n");
+    zip_ = dir_.path() + "/ip_allowlist.zip";
+    exa::testing::writeArchive(dir_.path() + "/src", zip_, "zip");
+    archive_ = readFile(zip_);
+    server_.route("/code/ip_allowlist.zip", exa::testing::Response::bytes(archive_));
+    rule_ = *parseJson(readFile(std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist/policy.json"));
+    rule_["code"] = server_.url("/code/ip_allowlist.zip");
+  }
+
+  std::string writeRule(const Json& rule) {
+    return dir_.write("policy" + std::to_string(rules_++) + ".json", rule.dump(2));
+  }
+
+  std::string flags() const {
+    return " --runtime-dir " + dir_.path() + "/run --cache-dir " + dir_.path() + "/cache";
+  }
+
+  exa::testing::TempDir dir_;
+  exa::testing::HttpTestServer server_;
+  std::string zip_;
+  std::string archive_;
+  Json rule_;
+  int rules_ = 0;
+};
+
+TEST_F(PolicySourcesTest, RunsTheSeedPolicyFromAZipServedOverHttp) {
+  auto r = runAgent("run " + server_.url("/code/ip_allowlist.zip") +
+                    " --input '{\"ip\": \"10.0.0.1\"}' --parameters '{\"local_allowlist\": [\"10.0.0.1\"]}'" +
+                    flags());
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  EXPECT_EQ(r.out["output"]["allowed"], true) << r.text;
+}
+
+TEST_F(PolicySourcesTest, RunsThePolicyRuleWithItsStoredParameters) {
+  rule_["code_sha256"] = policies::sha256Hex(archive_);
+  std::string rule = writeRule(rule_);
+  auto allowed = runAgent("run " + rule + " --input '{\"ip\": \"192.168.0.1\"}'" + flags());
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.text;
+  EXPECT_EQ(allowed.out["output"]["allowed"], true) << "stored policy_parameters were not used";
+  // A request's parameters override the stored ones key by key.
+  auto denied = runAgent("run " + rule + " --input '{\"ip\": \"192.168.0.1\"}'" +
+                         " --parameters '{\"local_allowlist\": [\"10.9.9.9\"]}'" + flags());
+  ASSERT_EQ(denied.exit_code, 0) << denied.text;
+  EXPECT_EQ(denied.out["output"]["allowed"], false);
+  // Pinned and cached: the second run did not download again.
+  EXPECT_EQ(server_.hits("/code/ip_allowlist.zip"), 1u);
+}
+
+TEST_F(PolicySourcesTest, TemplatesRefuseBadInputBeforeAnyWorker) {
+  std::string rule = writeRule(rule_);
+  auto bad_ip = runAgent("run " + rule + " --input '{\"ip\": \"not-an-ip\"}'" + flags());
+  EXPECT_EQ(bad_ip.exit_code, 2) << bad_ip.text;
+  EXPECT_EQ(bad_ip.out["error"]["type"], "invalid_input") << bad_ip.text;
+  EXPECT_NE(bad_ip.text.find("input_data.ip"), std::string::npos) << bad_ip.text;
+  auto bad_param = runAgent("run " + rule + " --input '{\"ip\": \"1.2.3.4\"}'" +
+                            " --parameters '{\"local_allowlist\": [\"1.2.3.4\", \"x\"]}'" + flags());
+  EXPECT_EQ(bad_param.out["error"]["type"], "invalid_parameters") << bad_param.text;
+  EXPECT_NE(bad_param.text.find("parameters.local_allowlist[1]"), std::string::npos)
+      << bad_param.text;
+  auto bad_action = runAgent("run " + rule + " --action reboot" + flags());
+  EXPECT_EQ(bad_action.out["error"]["type"], "invalid_management") << bad_action.text;
+  EXPECT_NE(bad_action.text.find("update_local_allowlist"), std::string::npos) << bad_action.text;
+}
+
+TEST_F(PolicySourcesTest, PinnedDigestMismatchIsRefused) {
+  rule_["code_sha256"] = std::string(64, 'a');
+  auto r = runAgent("run " + writeRule(rule_) + " --input '{\"ip\": \"1.2.3.4\"}'" + flags());
+  EXPECT_EQ(r.exit_code, 2) << r.text;
+  EXPECT_NE(r.text.find("pins"), std::string::npos) << r.text;
+}
+
+TEST_F(PolicySourcesTest, RunsALocalArchiveAndTheExampleRule) {
+  auto archive = runAgent("run " + zip_ + " --input '{\"ip\": \"1.1.1.1\"}'" + flags());
+  ASSERT_EQ(archive.exit_code, 0) << archive.text;
+  EXPECT_EQ(archive.out["output"]["allowed"], false);
+  auto example = runAgent("run " + std::string(EXA_SOURCE_DIR) +
+                          "/examples/ip_allowlist/policy.json --input '{\"ip\": \"127.0.0.1\"}'" +
+                          flags());
+  ASSERT_EQ(example.exit_code, 0) << example.text;
+  EXPECT_EQ(example.out["output"]["allowed"], true);
+}
+
+}  // namespace
+}  // namespace exa
