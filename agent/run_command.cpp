@@ -12,6 +12,7 @@
 #include "policies/policy_source.h"
 #include "policies/policy_templates.h"
 #include "policies/policy_worker.h"
+#include "policies/requirements.h"
 #include "sandbox/sandbox.h"
 
 namespace exa::agent {
@@ -56,6 +57,7 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   run->add_option("--memory-mb", o.memory_mb, "Memory limit of the worker");
   run->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
   run->add_option("--cache-dir", o.cache_dir, "Content-addressed cache of unpacked code");
+  run->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
   return run;
 }
 
@@ -70,10 +72,15 @@ struct Prepared {
   std::optional<policies::PolicyTemplates> templates;
 };
 
-Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount]) {
+Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount],
+                         sandbox::Sandbox& sandbox) {
   policies::CodeCacheOptions cache_options;
   cache_options.root = o.cache_dir;
   cache_options.fetch.file_roots = {"/"};  // the operator runs this by hand: any local file
+  policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse};
+  cache_options.install_requirements = [&](const std::string& code, const std::string& deps) {
+    return policies::installRequirements(sandbox, code, deps, requirements);
+  };
   EXA_ASSIGN_OR_RETURN(auto cache, policies::CodeCache::open(cache_options));
   EXA_ASSIGN_OR_RETURN(policies::LoadedPolicy loaded, policies::loadPolicySource(o.source, *cache));
   Prepared p;
@@ -114,7 +121,12 @@ int runPolicyOnce(const RunOptions& o) {
     if (!value) return printError("invalid_argument", value.error().message, 2);
     args[i] = std::move(value).value();
   }
-  auto prepared = prepare(o, args);
+  sandbox::SandboxOptions sandbox_options;
+  sandbox_options.runtime_dir = o.runtime_dir;
+  sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
+  auto sandbox = sandbox::Sandbox::start(sandbox_options);
+  if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1);
+  auto prepared = prepare(o, args, **sandbox);
   if (!prepared) return printError("invalid_argument", prepared.error().describe(), 2);
   if (auto invalid = checkRequest(o, *prepared, args)) {
     policies::CallResult refused;
@@ -122,12 +134,6 @@ int runPolicyOnce(const RunOptions& o) {
     std::cout << refused.toJson().dump(2) << std::endl;
     return 2;
   }
-
-  sandbox::SandboxOptions sandbox_options;
-  sandbox_options.runtime_dir = o.runtime_dir;
-  sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
-  auto sandbox = sandbox::Sandbox::start(sandbox_options);
-  if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1);
 
   sandbox::WorkerLimits limits;
   limits.cgroup.memory_bytes = static_cast<uint64_t>(o.memory_mb) << 20;

@@ -19,6 +19,7 @@ struct RunOptions {
   int memory_mb = 256;
   std::string runtime_dir = "/run/executor-agent";
   std::string cache_dir = "/var/lib/executor-agent/code";
+  std::string wheelhouse;  ///< requirements from these wheels only (offline machines)
 };
 
 /// Adds the `run` subcommand to `app`; `options` receives its flags.

@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   # sandbox: seccomp filters, capabilities, embedded Python (Debian's 3.11) and its runtime
   libseccomp-dev libcap-dev pybind11-dev python3 python3-dev libpython3.11-dev
-  python3-requests
+  python3-requests python3-pip
   # agent and the libraries later issues use
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev

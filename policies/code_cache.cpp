@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "policies/requirements.h"
 #include "policies/sha256.h"
 
 namespace exa::policies {
@@ -162,6 +163,10 @@ Result<CachedCode> CodeCache::unpack(const std::string& digest, const std::strin
   EXA_TRY(makeDir(staging));
   auto unpacked = unpackArchive(archive, staging, options_.unpack);
   Result<std::string> root = unpacked ? findPolicyRoot(staging) : Result<std::string>(unpacked.error());
+  if (root) {
+    Status installed = installRequirements(*root);
+    if (!installed) root = std::move(installed).error();
+  }
   if (!root) {
     removeTree(staging);
     return std::move(root).error();
@@ -181,6 +186,18 @@ Result<CachedCode> CodeCache::unpack(const std::string& digest, const std::strin
   LOG_I("code {} unpacked ({} files, {} bytes)", digest.substr(0, 12), unpacked->files,
         unpacked->bytes);
   return lookup(digest);
+}
+
+Status CodeCache::installRequirements(const std::string& code_dir) {
+  struct stat st {};
+  if (::stat((code_dir + "/requirements.txt").c_str(), &st) != 0) return {};
+  if (!options_.install_requirements)
+    return makeError(ErrorCode::kInvalidArgument,
+                     "the policy has a requirements.txt but this cache installs none");
+  EXA_ASSIGN_OR_RETURN(std::string note,
+                       options_.install_requirements(code_dir, code_dir + "/" + kDepsDirName));
+  LOG_I("requirements: {}", note);
+  return {};
 }
 
 Result<CachedCode> CodeCache::lookup(const std::string& digest) const {

@@ -9,6 +9,7 @@
 //   <root>/downloads/             archives being fetched
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -20,10 +21,17 @@
 
 namespace exa::policies {
 
+/// Installs `code_dir`/requirements.txt into `deps_dir`; returns a note for the logs.
+using InstallRequirements =
+    std::function<Result<std::string>(const std::string& code_dir, const std::string& deps_dir)>;
+
 struct CodeCacheOptions {
   std::string root;  ///< e.g. /var/lib/executor-agent/code
   FetchOptions fetch;
   UnpackLimits unpack;
+  /// Runs before a tree is published, so a tree is never visible without its requirements.
+  /// Unset: requirements.txt is refused (nothing would satisfy it).
+  InstallRequirements install_requirements;
 };
 
 struct CachedCode {
@@ -57,6 +65,7 @@ class CodeCache {
   Result<CachedCode> unpackOnce(const std::string& digest, const std::string& archive_path);
   Result<CachedCode> unpack(const std::string& digest, const std::string& archive_path);
   Result<CachedCode> lookup(const std::string& digest) const;
+  Status installRequirements(const std::string& code_dir);
 
   CodeCacheOptions options_;
   mutable std::mutex mutex_;

@@ -13,6 +13,7 @@ import threading
 import traceback
 
 POLICY_FILE = "/policy/function.py"
+DEPS_DIR = "/policy/.exa-deps"
 _EMPTY_TMPFS_DIR_SIZE = 40
 MAX_TRACEBACK = 16 * 1024
 
@@ -78,8 +79,11 @@ def _fresh_settings():
 
 def _load(request):
     os.environ.clear()
-    # The policy directory lets function.py import its sibling modules.
-    sys.path[:] = [p for p in sys.path if p and p != "/policy"] + ["/policy"]
+    # The policy directory lets function.py import its sibling modules; its installed
+    # requirements come first so that a pinned version wins over the runtime's.
+    sys.path[:] = [p for p in sys.path if p and not p.startswith("/policy")] + ["/policy"]
+    if os.path.isdir(DEPS_DIR):
+        sys.path.insert(0, DEPS_DIR)
     _Limits.reply_bytes = int(request.get("max_reply_bytes", _Limits.reply_bytes))
     _Limits.log_bytes = int(request.get("max_log_bytes", _Limits.log_bytes))
     _State.rule_id = request.get("rule_id", "")

@@ -134,5 +134,53 @@ TEST_F(PolicySourcesTest, RunsALocalArchiveAndTheExampleRule) {
   EXPECT_EQ(example.out["output"]["allowed"], true);
 }
 
+// A wheel is a zip with the package and its dist-info: enough for pip, made here (no PyPI).
+std::string buildTinyWheel(const exa::testing::TempDir& dir) {
+  dir.write("wheel-src/tinypkg/__init__.py", "VALUE = 42\n");
+  dir.write("wheel-src/tinypkg-0.1.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: tinypkg\nVersion: 0.1\n");
+  dir.write("wheel-src/tinypkg-0.1.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: exa-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n");
+  dir.write("wheel-src/tinypkg-0.1.dist-info/RECORD",
+            "tinypkg/__init__.py,,\ntinypkg-0.1.dist-info/METADATA,,\n"
+            "tinypkg-0.1.dist-info/WHEEL,,\ntinypkg-0.1.dist-info/RECORD,,\n");
+  dir.write("wheelhouse/.keep", "");
+  exa::testing::writeArchive(dir.path() + "/wheel-src",
+                             dir.path() + "/wheelhouse/tinypkg-0.1-py3-none-any.whl", "zip");
+  return dir.path() + "/wheelhouse";
+}
+
+TEST_F(PolicySourcesTest, RequirementsComeFromTheWheelhouseThroughJailedPip) {
+  std::string wheelhouse = buildTinyWheel(dir_);
+  dir_.write("req-src/code/function.py",
+             "import tinypkg, requests\nclass AIOSv1PolicyRule:\n"
+             "    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n        return {'value': tinypkg.VALUE,"
+             " 'from': tinypkg.__file__}\n");
+  // logging: standard library, skipped; requests: Debian's, in the runtime; tinypkg: the wheel.
+  dir_.write("req-src/code/requirements.txt", "logging\nrequests>=2.0\ntinypkg==0.1  # ours\n");
+  std::string zip = dir_.path() + "/req.zip";
+  exa::testing::writeArchive(dir_.path() + "/req-src", zip, "zip");
+  auto r = runAgent("run " + zip + " --wheelhouse " + wheelhouse + flags());
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  EXPECT_EQ(r.out["output"]["value"], 42);
+  EXPECT_EQ(r.out["output"]["from"], "/policy/.exa-deps/tinypkg/__init__.py");
+  // Installed once per digest: the second run finds the tree, requirements included.
+  auto again = runAgent("run " + zip + flags());
+  ASSERT_EQ(again.exit_code, 0) << again.text;
+  EXPECT_EQ(again.out["output"]["value"], 42);
+}
+
+TEST_F(PolicySourcesTest, UnsatisfiableRequirementIsAClearError) {
+  dir_.write("bad-src/code/function.py", "class AIOSv1PolicyRule:\n    pass\n");
+  dir_.write("bad-src/code/requirements.txt", "no-such-package-anywhere==1.0\n");
+  std::string zip = dir_.path() + "/bad.zip";
+  exa::testing::writeArchive(dir_.path() + "/bad-src", zip, "zip");
+  auto r = runAgent("run " + zip + " --wheelhouse " + buildTinyWheel(dir_) + flags());
+  EXPECT_EQ(r.exit_code, 2) << r.text;
+  EXPECT_NE(r.text.find("installing requirements failed"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("no-such-package-anywhere"), std::string::npos) << r.text;
+}
+
 }  // namespace
 }  // namespace exa

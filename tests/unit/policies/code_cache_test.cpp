@@ -126,6 +126,7 @@ TEST_F(CodeCacheTest, FailedUnpackLeavesNothingBehind) {
 
 TEST_F(CodeCacheTest, CrashMidUnpackNeverPublishesAHalfTree) {
   std::string archive = makeArchive("big", 1500);
+  ASSERT_TRUE(CodeCache::open(options()));  // the layout exists before any child is killed
   // Kill unpacking processes at several points; every published tree must be whole.
   for (int delay_ms : {1, 3, 6, 10, 20}) {
     pid_t child = ::fork();
