@@ -29,12 +29,16 @@ class AIOSv1PolicyRule:
         report = {"skipped_runtime": [l for l in lines if l not in wanted], "files": []}
         if not wanted:
             return report
+        if not os.path.isdir("/policy/wheelhouse"):
+            # Fail at once rather than after pip's retries against an index it cannot reach.
+            raise RuntimeError(
+                f"{', '.join(wanted)}: not provided by the runtime, and no wheelhouse is "
+                "configured (the jail has no network to reach a package index)")
         from pip._internal.cli.main import main
         args = ["install", "--target", "/tmp/deps", "--no-cache-dir", "--only-binary", ":all:",
                 "--no-compile", "--disable-pip-version-check", "--break-system-packages",
                 "--no-input"]
-        if os.path.isdir("/policy/wheelhouse"):
-            args += ["--no-index", "--find-links", "/policy/wheelhouse"]
+        args += ["--no-index", "--find-links", "/policy/wheelhouse"]
         status = main(args + wanted)
         if status != 0:
             raise RuntimeError(f"pip install {' '.join(wanted)} failed with status {status}")

@@ -25,8 +25,9 @@ struct RequirementsPlan {
 Result<RequirementsPlan> planRequirements(std::string_view text);
 
 struct RequirementsOptions {
-  /// Directory of .whl files (--no-index --find-links). Empty: the package index, which a jail
-  /// without network cannot reach, so only requirements the runtime meets can pass.
+  /// Directory of .whl files (--no-index --find-links). Empty: only requirements the runtime
+  /// already meets pass; the jail has no network, so a package index is out of reach (an egress
+  /// profile for the installer is future work).
   std::string wheelhouse;
   std::chrono::milliseconds timeout{120000};
 };

@@ -180,6 +180,9 @@ TEST_F(PolicySourcesTest, UnsatisfiableRequirementIsAClearError) {
   EXPECT_EQ(r.exit_code, 2) << r.text;
   EXPECT_NE(r.text.find("installing requirements failed"), std::string::npos) << r.text;
   EXPECT_NE(r.text.find("no-such-package-anywhere"), std::string::npos) << r.text;
+  auto offline = runAgent("run " + zip + flags());  // no wheelhouse at all
+  EXPECT_EQ(offline.exit_code, 2) << offline.text;
+  EXPECT_NE(offline.text.find("no wheelhouse is configured"), std::string::npos) << offline.text;
 }
 
 }  // namespace
