@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json_util.h"
+#include "common/log.h"
 
 namespace exa::policies {
 namespace {
@@ -40,6 +41,10 @@ Result<LoadedPolicy> loadCode(const std::string& code, std::string_view pin, Cod
     return makeError(ErrorCode::kInvalidArgument, "policy code " + code + " does not exist");
   if (!is_url && isDirectory(code)) {
     EXA_ASSIGN_OR_RETURN(loaded.code_dir, findCodeDir(code));
+    // A working directory is run as it is: installing into it would change the author's tree.
+    if (::stat((loaded.code_dir + "/requirements.txt").c_str(), &st) == 0)
+      LOG_W("{}/requirements.txt is not installed for a directory source; pack the directory "
+            "as an archive to have it installed", loaded.code_dir);
     return loaded;
   }
   EXA_ASSIGN_OR_RETURN(CachedCode cached, cache.get(code, pin));

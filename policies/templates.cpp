@@ -243,7 +243,10 @@ class MatchScratch {
 
   Match search(const pcre2_code* code, const std::string& subject, int* rc_out) {
     // No context means no limits; refusing is safer than matching unbounded.
-    if (data_ == nullptr || context_ == nullptr) return Match::kFailed;
+    if (data_ == nullptr || context_ == nullptr) {
+      *rc_out = PCRE2_ERROR_NOMEMORY;
+      return Match::kFailed;
+    }
     int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
                          data_, context_);
     *rc_out = rc;
@@ -412,10 +415,10 @@ Status compileNode(const Json& desc, Node& node, const std::string& path, bool i
         required_list = &value;
       } else if (!value.is_boolean()) {
         return compileError(at, "must be true or false (or a list of property names)");
-      } else if (value.get<bool>() && !is_field) {
+      } else if (*value.get_ptr<const bool*>() && !is_field) {
         return compileError(at, "array items cannot be missing; required applies to fields");
       } else {
-        node.required = value.get<bool>();
+        node.required = *value.get_ptr<const bool*>();
       }
     } else if (key == "pattern") {
       EXA_TRY(checkApplies(node.kind, {Kind::kString}, key, at));
