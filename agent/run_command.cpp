@@ -58,6 +58,8 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   run->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
   run->add_option("--cache-dir", o.cache_dir, "Content-addressed cache of unpacked code");
   run->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
+  run->add_option("--package-index", o.package_index,
+                  "Else download them from this index (PEP 503 simple URL)");
   return run;
 }
 
@@ -77,7 +79,8 @@ Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount],
   policies::CodeCacheOptions cache_options;
   cache_options.root = o.cache_dir;
   cache_options.fetch.file_roots = {"/"};  // the operator runs this by hand: any local file
-  policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse};
+  policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse,
+                                             .package_index = o.package_index};
   cache_options.install_requirements = [&](const std::string& code, const std::string& deps) {
     return policies::installRequirements(sandbox, code, deps, requirements);
   };

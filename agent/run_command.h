@@ -20,6 +20,7 @@ struct RunOptions {
   std::string runtime_dir = "/run/executor-agent";
   std::string cache_dir = "/var/lib/executor-agent/code";
   std::string wheelhouse;  ///< requirements from these wheels only (offline machines)
+  std::string package_index;  ///< else from this PEP 503 index
 };
 
 /// Adds the `run` subcommand to `app`; `options` receives its flags.

@@ -32,7 +32,8 @@ Result<Json> parseJson(std::string_view text, int max_depth) {
                      "invalid JSON: nesting deeper than " + std::to_string(max_depth));
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, but also out_of_range for numbers like 1e400: any of them is bad input.
     return makeError(ErrorCode::kInvalidArgument, std::string("invalid JSON: ") + e.what());
   }
 }

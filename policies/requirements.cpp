@@ -43,20 +43,20 @@ Status writeText(const fs::path& path, std::string_view text) {
 
 // The installer's code tree: its function.py, the filtered requirements and the wheelhouse.
 Status stageInstaller(const fs::path& dir, const RequirementsPlan& plan,
-                      const RequirementsOptions& options) {
+                      const std::string& wheelhouse) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   EXA_TRY(writeText(dir / "function.py", pipInstallerSource()));
   std::string lines;
   for (const auto& line : plan.install) lines += line + "\n";
   EXA_TRY(writeText(dir / "requirements.txt", lines));
-  if (options.wheelhouse.empty()) return {};
+  if (wheelhouse.empty()) return {};
   fs::create_directories(dir / "wheelhouse", ec);
-  for (const auto& entry : fs::directory_iterator(options.wheelhouse, ec)) {
+  for (const auto& entry : fs::directory_iterator(wheelhouse, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".whl")
       fs::copy_file(entry.path(), dir / "wheelhouse" / entry.path().filename(), ec);
   }
-  if (ec) return makeError(ErrorCode::kInvalidArgument, "wheelhouse " + options.wheelhouse + ": " + ec.message());
+  if (ec) return makeError(ErrorCode::kInvalidArgument, "wheelhouse " + wheelhouse + ": " + ec.message());
   return {};
 }
 
@@ -120,6 +120,39 @@ Result<RequirementsPlan> planRequirements(std::string_view text) {
   return plan;
 }
 
+namespace {
+
+// One run of pip_installer.py in a fresh jailed worker; its reply's files land under `out_dir`.
+Result<Json> runInstaller(sandbox::Sandbox& sandbox, const fs::path& staging,
+                          const RequirementsPlan& plan, const std::string& wheelhouse,
+                          const Json& settings, bool host_network, const fs::path& out_dir,
+                          const RequirementsOptions& options) {
+  EXA_TRY(stageInstaller(staging, plan, wheelhouse));
+  sandbox::WorkerLimits limits;
+  limits.cgroup = {.memory_bytes = 1ull << 30, .pids = 32, .cpu_percent = 100};
+  limits.tmp_bytes = 512ull << 20;
+  limits.tmp_inodes = 16384;
+  limits.host_network = host_network;
+  CallLimits call_limits;
+  call_limits.timeout = options.timeout;
+  call_limits.max_reply_bytes = 256ull << 20;
+  CallError error;
+  auto worker = PolicyWorker::start(sandbox, {staging.string(), "pip", settings}, limits,
+                                    call_limits, &error);
+  std::error_code ignored;
+  fs::remove_all(staging, ignored);
+  if (!worker) return makeError(ErrorCode::kInvalidArgument, "pip: " + error.message);
+  CallResult result = worker->eval(Json::object(), Json::object(), Json::object(), false);
+  if (!result.ok())
+    return makeError(ErrorCode::kInvalidArgument, "installing requirements failed: " +
+                                                      result.error->message + "\n" + result.logs);
+  fs::create_directories(out_dir, ignored);
+  EXA_TRY(writeInstalledFiles(result.output.value("files", Json::array()), out_dir));
+  return result.output;
+}
+
+}  // namespace
+
 Result<std::string> installRequirements(sandbox::Sandbox& sandbox, const std::string& code_dir,
                                         const std::string& deps_dir,
                                         const RequirementsOptions& options) {
@@ -129,29 +162,23 @@ Result<std::string> installRequirements(sandbox::Sandbox& sandbox, const std::st
   for (const auto& s : plan.skipped_stdlib) note += "skipped " + s + " (standard library); ";
   if (plan.install.empty()) return note;
 
-  fs::path staging = fs::path(deps_dir).parent_path() / (fs::path(deps_dir).filename().string() + ".installer");
-  EXA_TRY(stageInstaller(staging, plan, options));
-  sandbox::WorkerLimits limits;
-  limits.cgroup = {.memory_bytes = 1ull << 30, .pids = 32, .cpu_percent = 100};
-  limits.tmp_bytes = 512ull << 20;
-  limits.tmp_inodes = 16384;
-  CallLimits call_limits;
-  call_limits.timeout = options.timeout;
-  call_limits.max_reply_bytes = 256ull << 20;
-  CallError error;
-  auto worker = PolicyWorker::start(sandbox, {staging.string(), "pip"}, limits, call_limits, &error);
+  fs::path base = fs::path(deps_dir).parent_path() / (fs::path(deps_dir).filename().string());
+  std::string wheelhouse = options.wheelhouse;
   std::error_code ignored;
-  fs::remove_all(staging, ignored);
-  if (!worker) return makeError(ErrorCode::kInvalidArgument, "pip: " + error.message);
-  CallResult result = worker->eval(Json::object(), Json::object(), Json::object(), false);
-  if (!result.ok())
-    return makeError(ErrorCode::kInvalidArgument,
-                     "installing requirements failed: " + result.error->message + "\n" + result.logs);
-  fs::create_directories(deps_dir, ignored);
-  EXA_TRY(writeInstalledFiles(result.output.value("files", Json::array()), deps_dir));
-  for (const auto& s : result.output.value("skipped_runtime", Json::array()))
+  if (wheelhouse.empty() && !options.package_index.empty()) {
+    fs::path downloaded = base.string() + ".wheels";
+    EXA_TRY(runInstaller(sandbox, base.string() + ".downloader", plan, "",
+                         {{"mode", "download"}, {"index_url", options.package_index}},
+                         /*host_network=*/true, downloaded, options));
+    wheelhouse = downloaded.string();
+  }
+  auto installed = runInstaller(sandbox, base.string() + ".installer", plan, wheelhouse,
+                                {{"mode", "install"}}, /*host_network=*/false, deps_dir, options);
+  if (wheelhouse != options.wheelhouse) fs::remove_all(wheelhouse, ignored);
+  if (!installed) return std::move(installed).error();
+  for (const auto& s : installed->value("skipped_runtime", Json::array()))
     note += "skipped " + s.get<std::string>() + " (provided by the runtime); ";
-  note += "installed " + std::to_string(result.output["files"].size()) + " files";
+  note += "installed " + std::to_string((*installed)["files"].size()) + " files";
   return note;
 }
 

@@ -25,10 +25,12 @@ struct RequirementsPlan {
 Result<RequirementsPlan> planRequirements(std::string_view text);
 
 struct RequirementsOptions {
-  /// Directory of .whl files (--no-index --find-links). Empty: only requirements the runtime
-  /// already meets pass; the jail has no network, so a package index is out of reach (an egress
-  /// profile for the installer is future work).
+  /// Directory of .whl files (--no-index --find-links), for offline machines.
   std::string wheelhouse;
+  /// Without a wheelhouse: a package index (PEP 503 "simple" URL). Wheels are downloaded by pip in
+  /// a jail that shares the host's network but runs no package code, then installed in one
+  /// without network. Neither set: only requirements the runtime already meets pass.
+  std::string package_index;
   std::chrono::milliseconds timeout{120000};
 };
 

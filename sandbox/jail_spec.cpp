@@ -22,7 +22,7 @@ std::string toJson(const JailSpec& s) {
   Json j = {{"outside_uid", s.outside_uid},         {"outside_gid", s.outside_gid},
             {"root_mountpoint", s.root_mountpoint}, {"runtime_paths", s.runtime_paths},
             {"code_max_bytes", s.code_max_bytes},   {"code_max_files", s.code_max_files},
-            {"hostname", s.hostname}};
+            {"hostname", s.hostname},               {"host_network", s.host_network}};
   return dumpJson(j);
 }
 
@@ -36,6 +36,7 @@ Result<JailSpec> jailSpecFromJson(std::string_view text) {
     j.at("code_max_bytes").get_to(s.code_max_bytes);
     j.at("code_max_files").get_to(s.code_max_files);
     j.at("hostname").get_to(s.hostname);
+    j.at("host_network").get_to(s.host_network);
     return s;
   });
 }

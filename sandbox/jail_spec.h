@@ -21,6 +21,9 @@ struct JailSpec {
   uint64_t code_max_bytes = 32ull << 20;   ///< size of the /policy tmpfs
   uint32_t code_max_files = 2048;
   std::string hostname = "policy-sandbox";
+  /// Share the host's network namespace instead of an empty one. Only for the requirements
+  /// downloader, which runs Debian's pip and never policy code (docs/policies.md).
+  bool host_network = false;
 };
 
 struct JailLimits {

@@ -107,10 +107,18 @@ Status writeSmallFile(const std::string& path, std::string_view content) {
 // A synthetic /etc, never the host's: the worker's root is user "policy" with home /tmp, so
 // getpass.getuser() and os.path.expanduser("~") answer at once instead of failing an NSS lookup
 // (requests does two per call); name lookups go to files only (there is no DNS to ask).
-Status writeEtc(const std::string& root) {
+Status writeEtc(const std::string& root, bool host_network) {
   EXA_TRY(mkdirAll(root + "/etc"));
   EXA_TRY(writeSmallFile(root + "/etc/passwd", "policy:x:0:0:policy:/tmp:/nonexistent\n"));
   EXA_TRY(writeSmallFile(root + "/etc/group", "policy:x:0:\n"));
+  if (host_network) {
+    // The host's resolver and CA certificates: a downloader must name and verify the index.
+    for (const char* path : {"/etc/resolv.conf", "/etc/ssl/certs"}) {
+      struct stat st {};
+      if (::stat(path, &st) == 0) EXA_TRY(bindReadOnly(path, root + path));
+    }
+    return writeSmallFile(root + "/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n");
+  }
   EXA_TRY(writeSmallFile(root + "/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n"));
   return writeSmallFile(root + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n");
 }
@@ -131,7 +139,7 @@ Status prepareMounts(const JailSpec& spec) {
   const std::string root_opts = tmpfsOptions(1u << 20, 4096, "0755");
   EXA_TRY(doMount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, root_opts));
   for (const auto& path : spec.runtime_paths) EXA_TRY(bindReadOnly(path, root + path));
-  EXA_TRY(writeEtc(root));
+  EXA_TRY(writeEtc(root, spec.host_network));
   // /policy: its own tmpfs, filled at handoff. The code is copied rather than bound: a bind
   // would show its host path in /proc/self/mountinfo, and a copy cannot change under a worker.
   EXA_TRY(mkdirAll(root + kPolicyDirInJail));

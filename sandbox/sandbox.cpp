@@ -166,8 +166,9 @@ Status Sandbox::launchZygote() {
   return {};
 }
 
-JailSpec Sandbox::makeSpec(uid_t uid) const {
+JailSpec Sandbox::makeSpec(uid_t uid, bool host_network) const {
   JailSpec spec;
+  spec.host_network = host_network;
   spec.outside_uid = uid;
   spec.outside_gid = uid;
   spec.root_mountpoint = options_.runtime_dir + "/root";
@@ -194,9 +195,10 @@ JailLimits Sandbox::makeLimits(const WorkerLimits& limits) const {
 
 Result<WorkerProcess> Sandbox::spawn(const std::string& code_dir, const WorkerLimits& limits,
                                      Deadline deadline) {
-  std::optional<WorkerProcess> worker = takeSpare();
+  std::optional<WorkerProcess> worker;
+  if (!limits.host_network) worker = takeSpare();
   if (!worker) {
-    EXA_ASSIGN_OR_RETURN(WorkerProcess cloned, cloneWorker(limits.cgroup));
+    EXA_ASSIGN_OR_RETURN(WorkerProcess cloned, cloneWorker(limits.cgroup, limits.host_network));
     worker.emplace(std::move(cloned));
   }
   EXA_TRY(handOff(*worker, code_dir, limits, deadline));
@@ -267,22 +269,22 @@ SpawnStats Sandbox::spawnStats() const {
   return stats_;
 }
 
-Result<WorkerProcess> Sandbox::cloneWorker(const CgroupLimits& limits) {
-  auto worker = cloneOnce(limits);
+Result<WorkerProcess> Sandbox::cloneWorker(const CgroupLimits& limits, bool host_network) {
+  auto worker = cloneOnce(limits, host_network);
   if (worker || worker.error().code != ErrorCode::kUnavailable) return worker;
   // The zygote died between spawns: wait for the keeper to restart it, then try once more.
   {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, options_.zygote_start_timeout, [&] { return ready_ || stopping_; });
   }
-  return cloneOnce(limits);
+  return cloneOnce(limits, host_network);
 }
 
-Result<WorkerProcess> Sandbox::cloneOnce(const CgroupLimits& limits) {
+Result<WorkerProcess> Sandbox::cloneOnce(const CgroupLimits& limits, bool host_network) {
   uint64_t seq = next_worker_++;
   WorkerProcess worker;
   worker.uid = options_.uid_base + static_cast<uid_t>(seq % options_.uid_count);
-  Json request = {{"spec", Json::parse(toJson(makeSpec(worker.uid)))}};
+  Json request = {{"spec", Json::parse(toJson(makeSpec(worker.uid, host_network)))}};
   if (cgroups_ && cgroups_->version() != CgroupVersion::kNone) {
     EXA_ASSIGN_OR_RETURN(WorkerCgroup leaf, cgroups_->createLeaf("w" + std::to_string(seq), limits));
     request["cgroup_procs"] = leaf.procsFiles();

@@ -50,6 +50,8 @@ struct WorkerLimits {
   uint64_t tmp_bytes = 16ull << 20;
   uint64_t tmp_inodes = 1024;
   uint64_t nofile = 256;
+  /// The host's network instead of none; never from a spare (see JailSpec::host_network).
+  bool host_network = false;
 };
 
 struct SpawnStats {
@@ -91,12 +93,12 @@ class Sandbox {
   Status launchZygote();
   void spareLoop();
   /// Clones a pre-jailed worker waiting for its handoff (retrying once across a zygote restart).
-  Result<WorkerProcess> cloneWorker(const CgroupLimits& limits);
-  Result<WorkerProcess> cloneOnce(const CgroupLimits& limits);
+  Result<WorkerProcess> cloneWorker(const CgroupLimits& limits, bool host_network = false);
+  Result<WorkerProcess> cloneOnce(const CgroupLimits& limits, bool host_network);
   std::optional<WorkerProcess> takeSpare();
   Status handOff(WorkerProcess& worker, const std::string& code_dir, const WorkerLimits& limits,
                  Deadline deadline);
-  JailSpec makeSpec(uid_t uid) const;
+  JailSpec makeSpec(uid_t uid, bool host_network) const;
   JailLimits makeLimits(const WorkerLimits& limits) const;
 
   SandboxOptions options_;

@@ -97,6 +97,7 @@ Result<Spawned> spawnWorker(const SpawnRequest& request, int channel_fd, const Z
   int pidfd = -1;
   struct clone_args args{};
   args.flags = kWorkerCloneFlags | CLONE_PARENT | CLONE_PIDFD;
+  if (request.spec.host_network) args.flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = 0;  // ignored with CLONE_PARENT: the zygote's own (SIGCHLD) is used
   long pid = ::syscall(SYS_clone3, &args, sizeof args);

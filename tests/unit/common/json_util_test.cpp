@@ -13,6 +13,15 @@ TEST(JsonUtilTest, ParsesAndNamesThePosition) {
   EXPECT_NE(bad.error().message.find("column 7"), std::string::npos) << bad.error().message;
 }
 
+TEST(JsonUtilTest, NumberOutOfRangeIsAnErrorNotACrash) {
+  // Found by fuzz/templates_fuzz.cpp: nlohmann throws out_of_range, not parse_error, for these.
+  for (const char* text : {"1e400", "[4444444444444e44444]", "{\"a\": -1e99999}"}) {
+    auto parsed = parseJson(text);
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
 TEST(JsonUtilTest, RefusesDeepNesting) {
   std::string deep(100000, '[');
   deep += std::string(100000, ']');
