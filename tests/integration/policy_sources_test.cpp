@@ -171,6 +171,28 @@ TEST_F(PolicySourcesTest, RequirementsComeFromTheWheelhouseThroughJailedPip) {
   EXPECT_EQ(again.out["output"]["value"], 42);
 }
 
+TEST_F(PolicySourcesTest, RequirementsDownloadedFromAPackageIndex) {
+  // A PEP 503 index on 127.0.0.1: pip downloads in a jail that shares the host's network and
+  // runs no package code, then installs in one without network.
+  std::string wheel = readFile(buildTinyWheel(dir_) + "/tinypkg-0.1-py3-none-any.whl");
+  auto page = exa::testing::Response::bytes(
+      "<html><body><a href=\"/files/tinypkg-0.1-py3-none-any.whl\">"
+      "tinypkg-0.1-py3-none-any.whl</a></body></html>");
+  page.headers.push_back({"Content-Type", "text/html"});
+  server_.route("/simple/tinypkg/", page);
+  server_.route("/files/tinypkg-0.1-py3-none-any.whl", exa::testing::Response::bytes(wheel));
+  dir_.write("idx-src/code/function.py",
+             "import tinypkg\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n"
+             "        pass\n    def eval(self, p, i, c):\n        return tinypkg.VALUE\n");
+  dir_.write("idx-src/code/requirements.txt", "tinypkg==0.1\n");
+  std::string zip = dir_.path() + "/idx.zip";
+  exa::testing::writeArchive(dir_.path() + "/idx-src", zip, "zip");
+  auto r = runAgent("run " + zip + " --package-index " + server_.url("/simple") + flags());
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  EXPECT_EQ(r.out["output"], 42);
+  EXPECT_EQ(server_.hits("/files/tinypkg-0.1-py3-none-any.whl"), 1u);
+}
+
 TEST_F(PolicySourcesTest, UnsatisfiableRequirementIsAClearError) {
   dir_.write("bad-src/code/function.py", "class AIOSv1PolicyRule:\n    pass\n");
   dir_.write("bad-src/code/requirements.txt", "no-such-package-anywhere==1.0\n");
@@ -182,7 +204,8 @@ TEST_F(PolicySourcesTest, UnsatisfiableRequirementIsAClearError) {
   EXPECT_NE(r.text.find("no-such-package-anywhere"), std::string::npos) << r.text;
   auto offline = runAgent("run " + zip + flags());  // no wheelhouse at all
   EXPECT_EQ(offline.exit_code, 2) << offline.text;
-  EXPECT_NE(offline.text.find("no wheelhouse is configured"), std::string::npos) << offline.text;
+  EXPECT_NE(offline.text.find("neither a wheelhouse nor a package index"), std::string::npos)
+      << offline.text;
 }
 
 }  // namespace
