@@ -42,29 +42,7 @@ Json readJsonFile(const std::string& path) {
 
 }  // namespace
 
-BenchDir::BenchDir() {
-  char tmpl[] = "/tmp/exa-bench-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
-  ::chmod(tmpl, 0755);
-  path_ = tmpl;
-}
-
-BenchDir::~BenchDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string BenchDir::write(const std::string& relative, const std::string& content) const {
-  std::filesystem::path full = std::filesystem::path(path_) / relative;
-  std::filesystem::create_directories(full.parent_path());
-  for (auto p = full.parent_path(); p.string().size() > path_.size(); p = p.parent_path())
-    ::chmod(p.c_str(), 0755);
-  std::ofstream(full) << content;
-  ::chmod(full.c_str(), 0644);
-  return full.string();
-}
-
-std::unique_ptr<sandbox::Sandbox> startSandbox(const BenchDir& dir) {
+std::unique_ptr<sandbox::Sandbox> startSandbox(const exa::testing::TempDir& dir) {
   sandbox::SandboxOptions options;
   options.zygote_exe = EXA_AGENT_BINARY;
   options.runtime_dir = dir.path() + "/run";

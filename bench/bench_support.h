@@ -15,6 +15,8 @@
 #include "common/unique_fd.h"
 #include "policies/policy_worker.h"
 #include "sandbox/sandbox.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace exa::bench {
 
@@ -25,24 +27,9 @@ inline double usSince(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
 }
 
-/// A world-traversable temp dir (workers read code after switching uid), removed at exit.
-class BenchDir {
- public:
-  BenchDir();
-  ~BenchDir();
-  BenchDir(const BenchDir&) = delete;
-  BenchDir& operator=(const BenchDir&) = delete;
-  const std::string& path() const { return path_; }
-  /// Writes path()/relative (parents created, world-readable); returns the full path.
-  std::string write(const std::string& relative, const std::string& content) const;
-
- private:
-  std::string path_;
-};
-
 /// The jail as the agent runs it: zygote from the built binary, a runtime dir and cgroup name
 /// of our own, and a host uid range the tests' JailHarness never hands out.
-std::unique_ptr<sandbox::Sandbox> startSandbox(const BenchDir& dir);
+std::unique_ptr<sandbox::Sandbox> startSandbox(const exa::testing::TempDir& dir);
 sandbox::WorkerLimits benchLimits();
 policies::CallLimits benchCallLimits();
 

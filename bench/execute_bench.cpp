@@ -127,7 +127,7 @@ std::string verdict(double median_us) {
 }
 
 int run(int calls) {
-  BenchDir dir;
+  exa::testing::TempDir dir;
   auto sandbox = startSandbox(dir);
   SeedPolicy policy = ipAllowlist();
   SeedPolicy noop = policy;

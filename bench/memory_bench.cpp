@@ -98,7 +98,7 @@ void stopBaselines(std::vector<Spawned>& children) {
 }
 
 int run(int count) {
-  BenchDir dir;
+  exa::testing::TempDir dir;
   auto sandbox = startSandbox(dir);
   SeedPolicy policy = ipAllowlist();
   // The zygote alone first: with workers running it shares its pages, and its PSS drops.

@@ -192,7 +192,7 @@ void printRow(const std::string& name, const std::vector<double>& us) {
 }
 
 int run(const Args& args) {
-  BenchDir dir;
+  exa::testing::TempDir dir;
   auto sandbox = startSandbox(dir);
   SeedPolicy policy = ipAllowlist();
   auto baseline_argv = baselineArgv("once", policy, policy.load.code_dir);

@@ -1,16 +1,11 @@
 // The run-once command fed the way policies really arrive: the seed's code/ layout zipped and
 // served over HTTP on 127.0.0.1, and the seed's PolicyRule document pointing at it, pinned by
 // sha256, with its Templates enforced before any worker starts.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "common/json_util.h"
 #include "policies/sha256.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/archive_builder.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/jail_harness.h"
@@ -19,31 +14,8 @@
 namespace exa {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  Json out;
-  std::string text;
-};
-
-CommandResult runAgent(const std::string& args) {
-  CommandResult r;
-  FILE* pipe = ::popen((std::string(EXA_AGENT_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.text.append(buf, n);
-  int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto parsed = parseJson(r.text);
-  if (parsed) r.out = *parsed;
-  return r;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using exa::testing::readFile;
+using exa::testing::runAgent;
 
 class PolicySourcesTest : public ::testing::Test {
  protected:
@@ -82,7 +54,7 @@ TEST_F(PolicySourcesTest, RunsTheSeedPolicyFromAZipServedOverHttp) {
                     " --input '{\"ip\": \"10.0.0.1\"}' --parameters '{\"local_allowlist\": [\"10.0.0.1\"]}'" +
                     flags());
   ASSERT_EQ(r.exit_code, 0) << r.text;
-  EXPECT_EQ(r.out["output"]["allowed"], true) << r.text;
+  EXPECT_EQ(r.json["output"]["allowed"], true) << r.text;
 }
 
 TEST_F(PolicySourcesTest, RunsThePolicyRuleWithItsStoredParameters) {
@@ -90,12 +62,12 @@ TEST_F(PolicySourcesTest, RunsThePolicyRuleWithItsStoredParameters) {
   std::string rule = writeRule(rule_);
   auto allowed = runAgent("run " + rule + " --input '{\"ip\": \"192.168.0.1\"}'" + flags());
   ASSERT_EQ(allowed.exit_code, 0) << allowed.text;
-  EXPECT_EQ(allowed.out["output"]["allowed"], true) << "stored policy_parameters were not used";
+  EXPECT_EQ(allowed.json["output"]["allowed"], true) << "stored policy_parameters were not used";
   // A request's parameters override the stored ones key by key.
   auto denied = runAgent("run " + rule + " --input '{\"ip\": \"192.168.0.1\"}'" +
                          " --parameters '{\"local_allowlist\": [\"10.9.9.9\"]}'" + flags());
   ASSERT_EQ(denied.exit_code, 0) << denied.text;
-  EXPECT_EQ(denied.out["output"]["allowed"], false);
+  EXPECT_EQ(denied.json["output"]["allowed"], false);
   // Pinned and cached: the second run did not download again.
   EXPECT_EQ(server_.hits("/code/ip_allowlist.zip"), 1u);
 }
@@ -104,15 +76,15 @@ TEST_F(PolicySourcesTest, TemplatesRefuseBadInputBeforeAnyWorker) {
   std::string rule = writeRule(rule_);
   auto bad_ip = runAgent("run " + rule + " --input '{\"ip\": \"not-an-ip\"}'" + flags());
   EXPECT_EQ(bad_ip.exit_code, 2) << bad_ip.text;
-  EXPECT_EQ(bad_ip.out["error"]["type"], "invalid_input") << bad_ip.text;
+  EXPECT_EQ(bad_ip.json["error"]["type"], "invalid_input") << bad_ip.text;
   EXPECT_NE(bad_ip.text.find("input_data.ip"), std::string::npos) << bad_ip.text;
   auto bad_param = runAgent("run " + rule + " --input '{\"ip\": \"1.2.3.4\"}'" +
                             " --parameters '{\"local_allowlist\": [\"1.2.3.4\", \"x\"]}'" + flags());
-  EXPECT_EQ(bad_param.out["error"]["type"], "invalid_parameters") << bad_param.text;
+  EXPECT_EQ(bad_param.json["error"]["type"], "invalid_parameters") << bad_param.text;
   EXPECT_NE(bad_param.text.find("parameters.local_allowlist[1]"), std::string::npos)
       << bad_param.text;
   auto bad_action = runAgent("run " + rule + " --action reboot" + flags());
-  EXPECT_EQ(bad_action.out["error"]["type"], "invalid_management") << bad_action.text;
+  EXPECT_EQ(bad_action.json["error"]["type"], "invalid_management") << bad_action.text;
   EXPECT_NE(bad_action.text.find("update_local_allowlist"), std::string::npos) << bad_action.text;
 }
 
@@ -126,12 +98,12 @@ TEST_F(PolicySourcesTest, PinnedDigestMismatchIsRefused) {
 TEST_F(PolicySourcesTest, RunsALocalArchiveAndTheExampleRule) {
   auto archive = runAgent("run " + zip_ + " --input '{\"ip\": \"1.1.1.1\"}'" + flags());
   ASSERT_EQ(archive.exit_code, 0) << archive.text;
-  EXPECT_EQ(archive.out["output"]["allowed"], false);
+  EXPECT_EQ(archive.json["output"]["allowed"], false);
   auto example = runAgent("run " + std::string(EXA_SOURCE_DIR) +
                           "/examples/ip_allowlist/policy.json --input '{\"ip\": \"127.0.0.1\"}'" +
                           flags());
   ASSERT_EQ(example.exit_code, 0) << example.text;
-  EXPECT_EQ(example.out["output"]["allowed"], true);
+  EXPECT_EQ(example.json["output"]["allowed"], true);
 }
 
 // A wheel is a zip with the package and its dist-info: enough for pip, made here (no PyPI).
@@ -163,12 +135,12 @@ TEST_F(PolicySourcesTest, RequirementsComeFromTheWheelhouseThroughJailedPip) {
   exa::testing::writeArchive(dir_.path() + "/req-src", zip, "zip");
   auto r = runAgent("run " + zip + " --wheelhouse " + wheelhouse + flags());
   ASSERT_EQ(r.exit_code, 0) << r.text;
-  EXPECT_EQ(r.out["output"]["value"], 42);
-  EXPECT_EQ(r.out["output"]["from"], "/policy/.exa-deps/tinypkg/__init__.py");
+  EXPECT_EQ(r.json["output"]["value"], 42);
+  EXPECT_EQ(r.json["output"]["from"], "/policy/.exa-deps/tinypkg/__init__.py");
   // Installed once per digest: the second run finds the tree, requirements included.
   auto again = runAgent("run " + zip + flags());
   ASSERT_EQ(again.exit_code, 0) << again.text;
-  EXPECT_EQ(again.out["output"]["value"], 42);
+  EXPECT_EQ(again.json["output"]["value"], 42);
 }
 
 TEST_F(PolicySourcesTest, RequirementsDownloadedFromAPackageIndex) {
@@ -189,7 +161,7 @@ TEST_F(PolicySourcesTest, RequirementsDownloadedFromAPackageIndex) {
   exa::testing::writeArchive(dir_.path() + "/idx-src", zip, "zip");
   auto r = runAgent("run " + zip + " --package-index " + server_.url("/simple") + flags());
   ASSERT_EQ(r.exit_code, 0) << r.text;
-  EXPECT_EQ(r.out["output"], 42);
+  EXPECT_EQ(r.json["output"], 42);
   EXPECT_EQ(server_.hits("/files/tinypkg-0.1-py3-none-any.whl"), 1u);
 }
 

@@ -12,16 +12,12 @@
 #include <thread>
 
 #include "common/json_util.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/jail_harness.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
 namespace {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -29,16 +25,7 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
-CommandResult runAgent(const std::string& args) {
-  CommandResult r;
-  FILE* pipe = ::popen((std::string(EXA_AGENT_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using exa::testing::runAgent;
 
 class RunCommandTest : public ::testing::Test {
  protected:
@@ -55,21 +42,21 @@ TEST_F(RunCommandTest, RunsTheSeedSamplePolicy) {
   auto r = runAgent("run " + example_ + " --input '{\"ip\": \"192.168.0.1\"}'" +
                     " --settings @" + example_ + "/settings.json --parameters @" + example_ +
                     "/parameters.json" + runtimeFlag());
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  auto out = parseJson(r.out);
-  ASSERT_TRUE(out) << r.out;
-  EXPECT_EQ((*out)["ok"], true);
-  EXPECT_EQ((*out)["output"]["allowed"], true);
-  EXPECT_EQ((*out)["output"]["reason"], "allowed");
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  const Json& out = r.json;
+  ASSERT_FALSE(out.is_null()) << r.text;
+  EXPECT_EQ(out["ok"], true);
+  EXPECT_EQ(out["output"]["allowed"], true);
+  EXPECT_EQ(out["output"]["reason"], "allowed");
 }
 
 TEST_F(RunCommandTest, RunsAManagementAction) {
   auto r = runAgent("run " + example_ + " --action update_local_allowlist --data " +
                     quote(R"({"ips": ["10.0.0.1"]})") + runtimeFlag());
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  auto out = parseJson(r.out);
-  ASSERT_TRUE(out) << r.out;
-  EXPECT_EQ((*out)["output"]["updated_allowlist"], Json::array({"10.0.0.1"}));
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  const Json& out = r.json;
+  ASSERT_FALSE(out.is_null()) << r.text;
+  EXPECT_EQ(out["output"]["updated_allowlist"], Json::array({"10.0.0.1"}));
 }
 
 TEST_F(RunCommandTest, PolicyErrorExitsNonZeroWithTypedJson) {
@@ -77,24 +64,24 @@ TEST_F(RunCommandTest, PolicyErrorExitsNonZeroWithTypedJson) {
              "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
              "    def eval(self, p, i, c):\n        return 1 / 0\n");
   auto r = runAgent("run " + dir_.path() + "/bad" + runtimeFlag());
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  auto out = parseJson(r.out);
-  ASSERT_TRUE(out) << r.out;
-  EXPECT_EQ((*out)["error"]["type"], "policy_error");
-  EXPECT_EQ((*out)["error"]["exception"], "ZeroDivisionError");
+  EXPECT_EQ(r.exit_code, 1) << r.text;
+  const Json& out = r.json;
+  ASSERT_FALSE(out.is_null()) << r.text;
+  EXPECT_EQ(out["error"]["type"], "policy_error");
+  EXPECT_EQ(out["error"]["exception"], "ZeroDivisionError");
 }
 
 TEST_F(RunCommandTest, BadArgumentsNameTheProblem) {
   auto missing = runAgent("run " + dir_.path() + "/nothing-here" + runtimeFlag());
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.out.find("does not exist"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.text.find("does not exist"), std::string::npos) << missing.text;
   dir_.write("empty/readme.txt", "no policy here");
   auto no_function = runAgent("run " + dir_.path() + "/empty" + runtimeFlag());
   EXPECT_EQ(no_function.exit_code, 2);
-  EXPECT_NE(no_function.out.find("no function.py"), std::string::npos) << no_function.out;
+  EXPECT_NE(no_function.text.find("no function.py"), std::string::npos) << no_function.text;
   auto bad_json = runAgent("run " + example_ + " --input '{nope'" + runtimeFlag());
   EXPECT_EQ(bad_json.exit_code, 2);
-  EXPECT_NE(bad_json.out.find("--input"), std::string::npos) << bad_json.out;
+  EXPECT_NE(bad_json.text.find("--input"), std::string::npos) << bad_json.text;
 }
 
 std::vector<pid_t> childrenOf(pid_t parent) {

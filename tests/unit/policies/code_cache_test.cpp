@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "policies/sha256.h"
+#include "tests/support/agent_process.h"
 #include "tests/support/archive_builder.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/temp_dir.h"
@@ -23,12 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using exa::testing::Response;
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using exa::testing::readFile;
 
 size_t countFiles(const std::string& dir) {
   size_t n = 0;

@@ -1,0 +1,22 @@
+// Runs the real executor-agent binary as a user would, capturing its JSON answer.
+#pragma once
+
+#include <string>
+
+#include "common/json_util.h"
+
+namespace exa::testing {
+
+struct AgentOutput {
+  int exit_code = -1;
+  std::string text;  ///< stdout
+  Json json;         ///< stdout parsed, or null when it is not JSON
+};
+
+/// `executor-agent ARGS` (ARGS is shell text; stderr discarded).
+AgentOutput runAgent(const std::string& args);
+
+/// The whole file, or "" when it cannot be read.
+std::string readFile(const std::string& path);
+
+}  // namespace exa::testing
