@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/run_command.h"
+#include "agent/serve_command.h"
 #include "common/log.h"
 #include "policies/zygote_main.h"
 
@@ -17,11 +18,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn or error");
   exa::agent::RunOptions run_options;
   CLI::App* run = exa::agent::addRunCommand(app, run_options);
+  exa::agent::ServeOptions serve_options;
+  CLI::App* serve = exa::agent::addServeCommand(app, serve_options);
   CLI11_PARSE(app, argc, argv);
   if (!exa::log::setLevel(log_level)) {
     std::fprintf(stderr, "--log-level: unknown level %s\n", log_level.c_str());
     return 2;
   }
   if (run->parsed()) return exa::agent::runPolicyOnce(run_options);
+  if (serve->parsed()) return exa::agent::serve(serve_options);
   return 2;
 }

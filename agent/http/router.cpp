@@ -1,0 +1,89 @@
+// Segment matching for the route table.
+#include "agent/http/router.h"
+
+#include "common/log.h"
+
+namespace exa::agent {
+namespace {
+
+std::vector<std::string> splitPath(std::string_view path) {
+  std::vector<std::string> segments;
+  size_t start = path.empty() || path[0] != '/' ? 0 : 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    segments.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool isParam(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '<' && segment.back() == '>';
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool percentDecode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+void Router::add(http::verb method, const std::string& pattern, Handler handler) {
+  routes_.push_back({method, splitPath(pattern), std::move(handler)});
+}
+
+HttpResponse Router::dispatch(const HttpRequest& request) const {
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  std::vector<std::string> segments = splitPath(path);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    PathParams params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      if (isParam(route.segments[i])) {
+        std::string value;
+        match = !segments[i].empty() && percentDecode(segments[i], value);
+        params[route.segments[i].substr(1, route.segments[i].size() - 2)] = value;
+      } else {
+        match = route.segments[i] == segments[i];
+      }
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != request.method()) continue;
+    try {
+      return route.handler(request, params);
+    } catch (const std::exception& e) {
+      LOG_E("{} {}: {}", std::string(request.method_string()), std::string(path), e.what());
+      return errorReply(http::status::internal_server_error, "internal", "internal error");
+    }
+  }
+  if (path_known)
+    return errorReply(http::status::method_not_allowed, "method_not_allowed",
+                      std::string(request.method_string()) + " is not allowed on " +
+                          std::string(path));
+  return errorReply(http::status::not_found, "not_found", "no route for " + std::string(path));
+}
+
+}  // namespace exa::agent

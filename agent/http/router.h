@@ -1,0 +1,36 @@
+// Router: (method, path pattern) -> handler. Patterns are literal segments and `<name>`
+// parameters ("/policy/<uri>"); a parameter takes one whole segment, percent-decoded. Unknown
+// paths are 404 and known paths with another method 405, both as JSON envelopes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/http/http_types.h"
+
+namespace exa::agent {
+
+using PathParams = std::map<std::string, std::string>;
+using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&)>;
+
+class Router {
+ public:
+  void add(http::verb method, const std::string& pattern, Handler handler);
+  /// Picks the route and runs it; a handler that throws becomes a 500 naming nothing internal.
+  HttpResponse dispatch(const HttpRequest& request) const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::vector<std::string> segments;  ///< "<name>" marks a parameter
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+/// "%3A" -> ":"; false on a malformed escape.
+bool percentDecode(std::string_view in, std::string& out);
+
+}  // namespace exa::agent

@@ -1,0 +1,131 @@
+// Listener and per-connection session.
+#include "agent/http/server.h"
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+
+#include "common/log.h"
+
+namespace exa::agent {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// One connection: read a request (limits and timeout set per message), dispatch, write, and
+// loop while the client keeps the connection alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, const Router& router, const ServerOptions& options)
+      : stream_(std::move(socket)), router_(router), options_(options) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    stream_.expires_after(options_.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      return write(errorReply(http::status::payload_too_large, "payload_too_large",
+                              "request exceeds the size limit"), false);
+    }
+    if (ec) return;  // timeout or reset: nothing to answer
+    HttpRequest request = parser_->release();
+    HttpResponse response = router_.dispatch(request);
+    write(std::move(response), request.keep_alive());
+  }
+
+  void write(HttpResponse response, bool keep_alive) {
+    response.keep_alive(keep_alive);
+    auto shared = std::make_shared<HttpResponse>(std::move(response));
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec,
+                                                                      std::size_t) {
+                        if (ec) return;
+                        if (!keep_alive) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const Router& router_;
+  const ServerOptions& options_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(const Router& router, ServerOptions options)
+    : router_(router), options_(std::move(options)), acceptor_(net::make_strand(io_)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<uint16_t> HttpServer::listen() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(options_.host, ec);
+  if (ec) return makeError(ErrorCode::kInvalidArgument, "listen address " + options_.host + ": " + ec.message());
+  tcp::endpoint endpoint{address, options_.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return makeError(ErrorCode::kUnavailable, "listen on " + options_.host + ":" +
+                                                  std::to_string(options_.port) + ": " + ec.message());
+  accept();
+  return acceptor_.local_endpoint().port();
+}
+
+void HttpServer::accept() {
+  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != net::error::operation_aborted) LOG_W("accept: {}", ec.message());
+      if (!acceptor_.is_open()) return;
+    } else {
+      std::make_shared<Session>(std::move(socket), router_, options_)->start();
+    }
+    accept();
+  });
+}
+
+void HttpServer::run() {
+  size_t threads = options_.threads != 0 ? options_.threads
+                                          : std::max<size_t>(2, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < threads; ++i) pool.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : pool) t.join();
+}
+
+void HttpServer::stop() {
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  // Sessions finish their current exchange; idle keep-alive reads end at their timeout, so stop
+  // the loop after a grace period rather than waiting for every client to hang up.
+  io_.stop();
+}
+
+}  // namespace exa::agent

@@ -1,0 +1,51 @@
+// HttpServer: Boost.Asio + Beast HTTP/1.1 with keep-alive (the Beast chat-multi shape): one
+// acceptor, a strand per connection, a body limit and a timeout on every read, handlers run
+// through the Router. Handlers may block (a policy call): the io_context runs on several threads.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/http/router.h"
+#include "common/result.h"
+
+namespace exa::agent {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 10000;  ///< 0: any free port (tests)
+  size_t threads = 0;     ///< 0: one per core, at least 2
+  size_t max_body_bytes = 16ull << 20;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds read_timeout{30};
+};
+
+class HttpServer {
+ public:
+  HttpServer(const Router& router, ServerOptions options);
+  ~HttpServer();
+
+  /// Binds and listens; returns the bound port.
+  Result<uint16_t> listen();
+  /// Serves on the worker threads until stop(); returns when they have all finished.
+  void run();
+  /// Stops accepting and lets in-flight requests finish (run() returns when they have).
+  void stop();
+
+ private:
+  void accept();
+
+  const Router& router_;
+  ServerOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace exa::agent

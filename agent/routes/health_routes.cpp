@@ -1,0 +1,24 @@
+// /health for operators and load balancers: 200 when a policy could run now, 503 otherwise.
+#include "agent/routes/health_routes.h"
+
+namespace exa::agent {
+
+void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool) {
+  router.add(http::verb::get, "/health", [&sandbox, &pool](const HttpRequest&, const PathParams&) {
+    auto spawns = sandbox.spawnStats();
+    auto workers = pool.stats();
+    Json body = {{"status", sandbox.zygoteStarts() > 0 ? "healthy" : "unavailable"},
+                 {"zygote_starts", sandbox.zygoteStarts()},
+                 {"spares_ready", sandbox.sparesReady()},
+                 {"spawns", {{"from_spare", spawns.from_spare}, {"cloned", spawns.cloned}}},
+                 {"pool", {{"idle", workers.idle}, {"spawned", workers.spawned},
+                           {"reused", workers.reused}, {"retired", workers.retired}}},
+                 {"limits", sandbox.limitsInForce()},
+                 {"python", sandbox.runtimeVersion()}};
+    return jsonReply(sandbox.zygoteStarts() > 0 ? http::status::ok
+                                                : http::status::service_unavailable,
+                     body);
+  });
+}
+
+}  // namespace exa::agent

@@ -1,0 +1,12 @@
+// GET /health: is the agent able to run policies (zygote up, spares ready), with pool figures.
+#pragma once
+
+#include "agent/http/router.h"
+#include "policies/worker_pool.h"
+#include "sandbox/sandbox.h"
+
+namespace exa::agent {
+
+void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool);
+
+}  // namespace exa::agent

@@ -1,0 +1,98 @@
+// The daemon's start-up and shutdown; routes are registered by their own files.
+#include "agent/serve_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "agent/http/server.h"
+#include "agent/routes/health_routes.h"
+#include "common/log.h"
+#include "policies/worker_pool.h"
+#include "sandbox/sandbox.h"
+
+namespace exa::agent {
+namespace {
+
+Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return makeError(ErrorCode::kInvalidArgument, "--listen wants HOST:PORT, got " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535)
+    return makeError(ErrorCode::kInvalidArgument, "--listen: bad port in " + listen);
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
+  CLI::App* serve = app.add_subcommand("serve", "Run the agent: HTTP API over the jail");
+  serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)");
+  serve->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
+  serve->add_option("--threads", o.threads, "HTTP threads (default: one per core, at least 2)");
+  return serve;
+}
+
+int serve(const ServeOptions& o) {
+  auto listen = parseListen(o.listen);
+  if (!listen) {
+    LOG_E("{}", listen.error().describe());
+    return 2;
+  }
+  // SIGTERM/SIGINT are taken by one thread with sigwait: blocked here, before any thread
+  // exists, so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  sandbox::SandboxOptions sandbox_options;
+  sandbox_options.runtime_dir = o.runtime_dir;
+  auto sandbox = sandbox::Sandbox::start(sandbox_options);
+  if (!sandbox) {
+    LOG_E("sandbox: {}", sandbox.error().describe());
+    return 1;
+  }
+  policies::WorkerPool pool(**sandbox, policies::PoolOptions{});
+
+  Router router;
+  addHealthRoutes(router, **sandbox, pool);
+  ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.threads = o.threads;
+  HttpServer server(router, server_options);
+  auto port = server.listen();
+  if (!port) {
+    LOG_E("{}", port.error().describe());
+    return 1;
+  }
+  // The first line on stdout says where we listen (tests and scripts read it with port 0).
+  std::printf("listening on http://%s:%u\n", listen->first.c_str(), *port);
+  std::fflush(stdout);
+  LOG_I("serving on {}:{} ({})", listen->first, *port, (*sandbox)->limitsInForce());
+
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    LOG_I("signal {}: stopping", sig);
+    server.stop();
+  });
+  server.run();
+  // run() returned: either a signal stopped us, or the loop ended; make sure the waiter ends.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  return 0;
+}
+
+}  // namespace exa::agent

@@ -1,0 +1,57 @@
+// The real daemon on 127.0.0.1:0, spoken to over HTTP.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/agent_server.h"
+#include "tests/support/http_client.h"
+#include "tests/support/jail_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace exa {
+namespace {
+
+using exa::testing::httpRequest;
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = exa::testing::jailUnsupportedReason();
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+  exa::testing::TempDir dir_;
+};
+
+TEST_F(ServeTest, HealthReportsAReadyJail) {
+  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  auto health = httpRequest(agent.port(), "GET", "/health");
+  ASSERT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(health.json["success"], true);
+  EXPECT_EQ(health.json["data"]["status"], "healthy");
+  EXPECT_GE(health.json["data"]["zygote_starts"].get<int>(), 1);
+  auto missing = httpRequest(agent.port(), "GET", "/no/such/route");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.json["success"], false);
+  EXPECT_FALSE(missing.json["message"].get<std::string>().empty());
+}
+
+TEST_F(ServeTest, OversizedBodyIs413) {
+  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  // Refused on the announced length, before a byte of the body is read.
+  auto big = exa::testing::httpRawRequest(
+      agent.port(), "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 17825792\r\n\r\n");
+  EXPECT_EQ(big.status, 413) << big.body;
+  EXPECT_EQ(big.json["error"]["type"], "payload_too_large");
+}
+
+TEST_F(ServeTest, SigtermStopsCleanly) {
+  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  ASSERT_EQ(httpRequest(agent.port(), "GET", "/health").status, 200);
+  int status = agent.stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace exa
