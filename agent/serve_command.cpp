@@ -3,12 +3,20 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
+#include "agent/execute_service.h"
 #include "agent/http/server.h"
+#include "agent/registry/document_store.h"
+#include "agent/registry/policy_registry.h"
+#include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/policy_routes.h"
+#include "policies/requirements.h"
 #include "common/log.h"
 #include "policies/worker_pool.h"
 #include "sandbox/sandbox.h"
@@ -39,6 +47,11 @@ CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
   serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)");
   serve->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
   serve->add_option("--threads", o.threads, "HTTP threads (default: one per core, at least 2)");
+  serve->add_option("--data-dir", o.data_dir, "Registry database and code cache");
+  serve->add_option("--executor-id", o.executor_id, "This agent's executor id (default: host name)");
+  serve->add_option("--file-root", o.file_roots, "Allow file:// policy code under this dir");
+  serve->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
+  serve->add_option("--package-index", o.package_index, "Else from this index (PEP 503 URL)");
   return serve;
 }
 
@@ -64,9 +77,43 @@ int serve(const ServeOptions& o) {
     return 1;
   }
   policies::WorkerPool pool(**sandbox, policies::PoolOptions{});
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) {
+    LOG_E("--data-dir {}: {}", o.data_dir, ec.message());
+    return 1;
+  }
+  auto store = DocumentStore::open(o.data_dir + "/registry.db");
+  if (!store) {
+    LOG_E("registry: {}", store.error().describe());
+    return 1;
+  }
+  policies::CodeCacheOptions cache_options;
+  cache_options.root = o.data_dir + "/code";
+  cache_options.fetch.file_roots = o.file_roots;
+  policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse,
+                                             .package_index = o.package_index};
+  cache_options.install_requirements = [&](const std::string& code, const std::string& deps) {
+    return policies::installRequirements(**sandbox, code, deps, requirements);
+  };
+  auto cache = policies::CodeCache::open(cache_options);
+  if (!cache) {
+    LOG_E("code cache: {}", cache.error().describe());
+    return 1;
+  }
+  PolicyRegistry policies_registry(**store);
+  ExecuteService executor(policies_registry, **cache, pool, ExecuteLimits{});
+  std::string executor_id = o.executor_id;
+  if (executor_id.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    executor_id = host;
+  }
 
   Router router;
   addHealthRoutes(router, **sandbox, pool);
+  addPolicyRoutes(router, policies_registry);
+  addExecuteRoutes(router, executor, executor_id);
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
@@ -80,7 +127,8 @@ int serve(const ServeOptions& o) {
   // The first line on stdout says where we listen (tests and scripts read it with port 0).
   std::printf("listening on http://%s:%u\n", listen->first.c_str(), *port);
   std::fflush(stdout);
-  LOG_I("serving on {}:{} ({})", listen->first, *port, (*sandbox)->limitsInForce());
+  LOG_I("executor {} serving on {}:{} ({})", executor_id, listen->first, *port,
+        (*sandbox)->limitsInForce());
 
   std::thread signals([&] {
     int sig = 0;

@@ -5,12 +5,18 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace exa::agent {
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:10000";
   std::string runtime_dir = "/run/executor-agent";
+  std::string data_dir = "/var/lib/executor-agent";  ///< registry.db and the code cache
+  std::string executor_id;                           ///< default: the host name
+  std::vector<std::string> file_roots;               ///< file:// code allowed under these
+  std::string wheelhouse;
+  std::string package_index;
   size_t threads = 0;
 };
 

@@ -7,6 +7,7 @@ const char* toString(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument: return "invalid_argument";
     case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kAlreadyExists: return "already_exists";
     case ErrorCode::kPermissionDenied: return "permission_denied";
     case ErrorCode::kResourceExhausted: return "resource_exhausted";
     case ErrorCode::kTimeout: return "timeout";

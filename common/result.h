@@ -13,6 +13,7 @@ namespace exa {
 enum class ErrorCode {
   kInvalidArgument,
   kNotFound,
+  kAlreadyExists,
   kPermissionDenied,
   kResourceExhausted,
   kTimeout,

@@ -1,0 +1,83 @@
+// Type 2 execution: registry -> templates -> code cache -> warm worker -> output check.
+#include "agent/execute_service.h"
+
+#include <variant>
+
+namespace exa::agent {
+namespace {
+
+policies::CallResult failed(policies::CallError error) {
+  policies::CallResult result;
+  result.error = std::move(error);
+  return result;
+}
+
+policies::CallError fromError(const Error& error) {
+  std::string type = error.code == ErrorCode::kNotFound ? "not_found" : "invalid_input";
+  if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout) type = "sandbox_setup";
+  return policies::CallError{type, error.describe(), {}, {}};
+}
+
+}  // namespace
+
+std::variant<ExecuteService::Prepared, policies::CallError> ExecuteService::prepare(
+    const std::string& uri, const Json& parameters) {
+  auto rule = registry_.rule(uri);
+  if (!rule) return fromError(rule.error());
+  auto templates = policies::PolicyTemplates::compile(*rule);
+  if (!templates) return fromError(templates.error());
+  Json settings = rule->policy_settings;
+  Json merged = policies::mergeKeys(rule->policy_parameters, parameters);
+  if (auto e = templates->checkSettings(settings)) return *e;
+  if (auto e = templates->checkParameters(merged)) return *e;
+  // The daemon takes code by URL only: a bare path would read whatever the agent can read.
+  if (rule->code.find("://") == std::string::npos)
+    return policies::CallError{"invalid_input", "policy code must be a URL, got " + rule->code, {}, {}};
+  auto code = cache_.get(rule->code, rule->code_sha256);
+  if (!code) return fromError(code.error());
+  Prepared p;
+  p.call.identity = code->digest + "\n" + dumpJson(settings);
+  p.call.load = {code->code_dir, uri, settings, merged};
+  p.call.limits = limits_.worker;
+  p.call.call_limits = limits_.call;
+  p.templates = std::make_shared<const policies::PolicyTemplates>(std::move(templates).value());
+  return p;
+}
+
+policies::CallResult ExecuteService::execute(const std::string& uri, const Json& input,
+                                             const Json& parameters) {
+  auto prepared = prepare(uri, parameters);
+  if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
+  auto& p = std::get<Prepared>(prepared);
+  if (auto e = p.templates->checkInput(input)) return failed(*e);
+  auto result = pool_.eval(p.call, p.call.load.parameters, input, context(uri));
+  if (!result.ok()) return result;
+  mergeContext(uri, result.context);
+  if (auto e = p.templates->checkOutput(result.output)) return failed(*e);
+  return result;
+}
+
+policies::CallResult ExecuteService::manage(const std::string& uri, const std::string& action,
+                                            const Json& data) {
+  auto prepared = prepare(uri, Json());
+  if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
+  auto& p = std::get<Prepared>(prepared);
+  if (auto e = p.templates->checkManagement(action, data)) return failed(*e);
+  return pool_.management(p.call, action, data);
+}
+
+Json ExecuteService::context(const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  auto it = contexts_.find(uri);
+  return it == contexts_.end() ? Json::object() : it->second;
+}
+
+void ExecuteService::mergeContext(const std::string& uri, const Json& context) {
+  if (!context.is_object()) return;
+  std::lock_guard lock(mutex_);
+  Json merged = policies::mergeKeys(contexts_[uri], context);
+  // Over the cap, the call's result still stands; the context just does not grow.
+  if (dumpJson(merged).size() <= limits_.max_context_bytes) contexts_[uri] = std::move(merged);
+}
+
+}  // namespace exa::agent

@@ -1,0 +1,130 @@
+// The bundled registry and execution over HTTP, on the real daemon: the seed's curl examples
+// (URL substituted), their failure statuses, and persistence across kill -9.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "common/json_util.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/agent_server.h"
+#include "tests/support/archive_builder.h"
+#include "tests/support/http_client.h"
+#include "tests/support/jail_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace exa {
+namespace {
+
+using exa::testing::httpRequest;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = exa::testing::jailUnsupportedReason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    dir_.write("src/code/function.py",
+               exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
+                                      "/examples/ip_allowlist/code/function.py"));
+    exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
+    policy_ = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
+                                                "/examples/ip_allowlist/policy.json"));
+    policy_["code"] = "file://" + dir_.path() + "/ip.zip";
+  }
+
+  std::vector<std::string> args() const {
+    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
+            "--executor-id", "executor-001", "--file-root", dir_.path()};
+  }
+
+  exa::testing::TempDir dir_;
+  Json policy_;
+};
+
+TEST_F(RegistryTest, SeedPolicyLifecycleAndExecution) {
+  exa::testing::AgentServer agent(args());
+  uint16_t port = agent.port();
+  auto created = httpRequest(port, "POST", "/policy", policy_.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.json["data"]["policy_rule_uri"], "ip_allowlist:1.0-beta");
+  EXPECT_EQ(httpRequest(port, "POST", "/policy", policy_.dump()).status, 409);
+
+  auto got = httpRequest(port, "GET", "/policy/ip_allowlist:1.0-beta");
+  ASSERT_EQ(got.status, 200) << got.body;
+  for (const char* key : {"name", "version", "release_tag", "policy_rule_uri", "metadata", "tags",
+                          "code", "type", "policy_input_schema", "policy_settings",
+                          "policy_parameters", "management_commands_schema", "description"})
+    EXPECT_TRUE(got.json["data"].contains(key)) << key;
+
+  // The seed's query example.
+  auto found = httpRequest(port, "POST", "/policy/query",
+                           R"({"release_tag": "beta", "tags": {"$regex": "security"},
+                               "version": {"$gte": "1.0"}})");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(found.json["data"].size(), 1u);
+  auto bad_filter = httpRequest(port, "POST", "/policy/query", R"({"version": {"$bogus": 1}})");
+  EXPECT_EQ(bad_filter.status, 400) << bad_filter.body;
+  EXPECT_NE(bad_filter.body.find("$bogus"), std::string::npos) << bad_filter.body;
+
+  // The seed's execute example, on this executor.
+  auto run = httpRequest(port, "POST", "/executor/executor-001/execute_policy",
+                         R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                             "input_data": {"ip": "10.0.0.1"},
+                             "parameters": {"local_allowlist": ["10.0.0.1"]}})");
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.json["success"], true);
+  EXPECT_EQ(run.json["data"]["allowed"], true);
+  // The original executor's route, with the stored parameters.
+  auto stored = httpRequest(port, "POST", "/execute_policy",
+                            R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                                "input_data": {"ip": "192.168.0.1"}})");
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(stored.json["data"]["allowed"], true);
+
+  auto bad_input = httpRequest(port, "POST", "/execute_policy",
+                               R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                                   "input_data": {"ip": "not an ip"}})");
+  EXPECT_EQ(bad_input.status, 400) << bad_input.body;
+  EXPECT_EQ(bad_input.json["error"]["type"], "invalid_input");
+  EXPECT_NE(bad_input.body.find("input_data.ip"), std::string::npos);
+  EXPECT_EQ(httpRequest(port, "POST", "/executor/elsewhere/execute_policy",
+                        R"({"policy_rule_uri": "ip_allowlist:1.0-beta"})").status, 404);
+  EXPECT_EQ(httpRequest(port, "POST", "/execute_policy",
+                        R"({"policy_rule_uri": "nope:1-x", "input_data": {}})").status, 404);
+
+  auto state = httpRequest(port, "POST", "/policy/ip_allowlist:1.0-beta/management",
+                           R"({"action": "get_state"})");
+  ASSERT_EQ(state.status, 200) << state.body;
+  EXPECT_EQ(state.json["data"]["status"], "success");
+  EXPECT_EQ(httpRequest(port, "POST", "/policy/ip_allowlist:1.0-beta/management",
+                        R"({"action": "reboot"})").status, 400);
+
+  // The seed's update example.
+  auto updated = httpRequest(port, "PUT", "/policy/ip_allowlist:1.0-beta",
+                             R"({"$set": {"policy_parameters.local_allowlist": ["10.0.0.1", "8.8.8.8"],
+                                 "description": "Updated policy to allow new internal IP ranges."}})");
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(updated.json["data"]["policy_parameters"]["local_allowlist"][1], "8.8.8.8");
+  auto eight = httpRequest(port, "POST", "/execute_policy",
+                           R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                               "input_data": {"ip": "8.8.8.8"}})");
+  EXPECT_EQ(eight.json["data"]["allowed"], true) << eight.body;
+
+  EXPECT_EQ(httpRequest(port, "POST", "/policy", "{not json").status, 400);
+  auto removed = httpRequest(port, "DELETE", "/policy/ip_allowlist:1.0-beta");
+  EXPECT_EQ(removed.status, 200) << removed.body;
+  EXPECT_EQ(httpRequest(port, "GET", "/policy/ip_allowlist:1.0-beta").status, 404);
+}
+
+TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
+  {
+    exa::testing::AgentServer agent(args());
+    ASSERT_EQ(httpRequest(agent.port(), "POST", "/policy", policy_.dump()).status, 201);
+    agent.stop(SIGKILL);
+  }
+  exa::testing::AgentServer restarted(args());
+  auto got = httpRequest(restarted.port(), "GET", "/policy/ip_allowlist:1.0-beta");
+  EXPECT_EQ(got.status, 200) << got.body;
+}
+
+}  // namespace
+}  // namespace exa
