@@ -18,6 +18,8 @@ struct ServeOptions {
   std::string wheelhouse;
   std::string package_index;
   size_t threads = 0;
+  /// Allows a non-loopback listen address without authentication (tokens are not built yet).
+  bool insecure_no_auth = false;
 };
 
 CLI::App* addServeCommand(CLI::App& app, ServeOptions& options);

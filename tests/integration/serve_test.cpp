@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
@@ -43,6 +44,12 @@ TEST_F(ServeTest, OversizedBodyIs413) {
       agent.port(), "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 17825792\r\n\r\n");
   EXPECT_EQ(big.status, 413) << big.body;
   EXPECT_EQ(big.json["error"]["type"], "payload_too_large");
+}
+
+TEST_F(ServeTest, RefusesAPublicAddressWithoutAuth) {
+  auto refused = exa::testing::runAgent("serve --listen 0.0.0.0:0 --runtime-dir " + dir_.path() +
+                                        "/run --data-dir " + dir_.path() + "/data");
+  EXPECT_EQ(refused.exit_code, 2);
 }
 
 TEST_F(ServeTest, SigtermStopsCleanly) {
