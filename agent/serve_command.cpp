@@ -54,8 +54,11 @@ CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
   serve->add_option("--file-root", o.file_roots, "Allow file:// policy code under this dir");
   serve->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
   serve->add_option("--package-index", o.package_index, "Else from this index (PEP 503 URL)");
+  serve->add_option("--token", o.token, "Bearer token for changing and executing routes")
+      ->envname("EXECUTOR_AGENT_TOKEN");
+  serve->add_flag("--protect-reads", o.protect_reads, "Require the token on reads too");
   serve->add_flag("--insecure-no-auth", o.insecure_no_auth,
-                  "Listen on a non-loopback address without authentication");
+                  "Listen on a non-loopback address without a token");
   return serve;
 }
 
@@ -65,13 +68,13 @@ int serve(const ServeOptions& o) {
     LOG_E("{}", listen.error().describe());
     return 2;
   }
-  // Every route executes or changes policies: off the loopback interface that needs a token,
-  // which this build does not check yet (DESIGN.md §8), so only an explicit operator override.
+  // Off the loopback interface, routes that execute or change policies need a token
+  // (DESIGN.md §8), unless the operator explicitly says otherwise.
   boost::system::error_code bad_address;
   auto address = boost::asio::ip::make_address(listen->first, bad_address);
-  if (!bad_address && !address.is_loopback() && !o.insecure_no_auth) {
-    LOG_E("refusing to listen on {} without authentication; use a loopback address or "
-          "--insecure-no-auth", listen->first);
+  if (!bad_address && !address.is_loopback() && o.token.empty() && !o.insecure_no_auth) {
+    LOG_E("refusing to listen on {} without a token; set --token (or EXECUTOR_AGENT_TOKEN), "
+          "use a loopback address, or --insecure-no-auth", listen->first);
     return 2;
   }
   // SIGTERM/SIGINT are taken by one thread with sigwait: blocked here, before any thread
@@ -124,6 +127,7 @@ int serve(const ServeOptions& o) {
   }
 
   Router router;
+  router.requireToken(o.token, o.protect_reads);
   addHealthRoutes(router, **sandbox, pool);
   addPolicyRoutes(router, policies_registry);
   addExecuteRoutes(router, executor, executor_id);

@@ -18,7 +18,10 @@ struct ServeOptions {
   std::string wheelhouse;
   std::string package_index;
   size_t threads = 0;
-  /// Allows a non-loopback listen address without authentication (tokens are not built yet).
+  /// Bearer token required on every route that changes or executes something.
+  std::string token;
+  bool protect_reads = false;
+  /// Allows a non-loopback listen address without a token.
   bool insecure_no_auth = false;
 };
 

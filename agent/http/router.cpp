@@ -47,8 +47,26 @@ bool percentDecode(std::string_view in, std::string& out) {
   return true;
 }
 
-void Router::add(http::verb method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, splitPath(pattern), std::move(handler)});
+void Router::add(http::verb method, const std::string& pattern, Handler handler, Access access) {
+  routes_.push_back({method, splitPath(pattern), std::move(handler), access});
+}
+
+void Router::requireToken(std::string token, bool protect_reads) {
+  token_ = std::move(token);
+  protect_reads_ = protect_reads;
+}
+
+bool Router::authorized(const HttpRequest& request, Access access) const {
+  if (token_.empty() || access == Access::kOpen) return true;
+  if (access == Access::kRead && !protect_reads_) return true;
+  auto header = request[http::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() != kBearer.size() + token_.size() || !header.starts_with(kBearer)) return false;
+  // Constant time over the token: the comparison must not tell how much of a guess was right.
+  unsigned char diff = 0;
+  for (size_t i = 0; i < token_.size(); ++i)
+    diff |= static_cast<unsigned char>(header[kBearer.size() + i] ^ token_[i]);
+  return diff == 0;
 }
 
 HttpResponse Router::dispatch(const HttpRequest& request) const {
@@ -72,6 +90,8 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
     if (!match) continue;
     path_known = true;
     if (route.method != request.method()) continue;
+    if (!authorized(request, route.access))
+      return errorReply(http::status::unauthorized, "unauthorized", "unauthorized");
     try {
       return route.handler(request, params);
     } catch (const std::exception& e) {

@@ -15,9 +15,18 @@ namespace exa::agent {
 using PathParams = std::map<std::string, std::string>;
 using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&)>;
 
+/// kWrite routes change or execute something and always need the token when one is set; kRead
+/// routes need it only when reads are protected too; kOpen (health) never does.
+enum class Access { kOpen, kRead, kWrite };
+
 class Router {
  public:
-  void add(http::verb method, const std::string& pattern, Handler handler);
+  /// Secure by default: a route is kWrite unless it says otherwise.
+  void add(http::verb method, const std::string& pattern, Handler handler,
+           Access access = Access::kWrite);
+  /// With a token, protected routes answer 401 (and nothing else) without
+  /// `Authorization: Bearer <token>`.
+  void requireToken(std::string token, bool protect_reads);
   /// Picks the route and runs it; a handler that throws becomes a 500 naming nothing internal.
   HttpResponse dispatch(const HttpRequest& request) const;
 
@@ -26,8 +35,13 @@ class Router {
     http::verb method;
     std::vector<std::string> segments;  ///< "<name>" marks a parameter
     Handler handler;
+    Access access;
   };
+  bool authorized(const HttpRequest& request, Access access) const;
+
   std::vector<Route> routes_;
+  std::string token_;
+  bool protect_reads_ = false;
 };
 
 /// "%3A" -> ":"; false on a malformed escape.

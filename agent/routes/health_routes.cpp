@@ -18,7 +18,7 @@ void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::Worker
     return jsonReply(sandbox.zygoteStarts() > 0 ? http::status::ok
                                                 : http::status::service_unavailable,
                      body);
-  });
+  }, Access::kOpen);
 }
 
 }  // namespace exa::agent

@@ -15,7 +15,7 @@ void addPolicyRoutes(Router& router, PolicyRegistry& registry) {
   router.add(http::verb::get, "/policy/<uri>", [&](const HttpRequest&, const PathParams& p) {
     auto doc = registry.get(p.at("uri"));
     return doc ? jsonReply(http::status::ok, *doc) : errorReply(doc.error());
-  });
+  }, Access::kRead);
   router.add(http::verb::put, "/policy/<uri>", [&](const HttpRequest& request, const PathParams& p) {
     auto body = requestJson(request);
     if (!body) return errorReply(body.error());
@@ -35,7 +35,7 @@ void addPolicyRoutes(Router& router, PolicyRegistry& registry) {
     Json list = Json::array();
     for (auto& doc : *found) list.push_back(std::move(doc));
     return jsonReply(http::status::ok, list);
-  });
+  }, Access::kRead);
 }
 
 }  // namespace exa::agent

@@ -115,6 +115,24 @@ TEST_F(RegistryTest, SeedPolicyLifecycleAndExecution) {
   EXPECT_EQ(httpRequest(port, "GET", "/policy/ip_allowlist:1.0-beta").status, 404);
 }
 
+TEST_F(RegistryTest, TokenGuardsWritesAndExecution) {
+  auto with_token = args();
+  with_token.insert(with_token.end(), {"--token", "s3cret-token"});
+  exa::testing::AgentServer agent(with_token);
+  uint16_t port = agent.port();
+  auto anonymous = httpRequest(port, "POST", "/policy", policy_.dump());
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.json["message"], "unauthorized") << "a 401 must not explain itself";
+  EXPECT_EQ(httpRequest(port, "POST", "/policy", policy_.dump(), "s3cret-tokem").status, 401);
+  EXPECT_EQ(httpRequest(port, "POST", "/policy", policy_.dump(), "s3cret-token").status, 201);
+  EXPECT_EQ(httpRequest(port, "POST", "/execute_policy",
+                        R"({"policy_rule_uri": "ip_allowlist:1.0-beta", "input_data": {"ip": "1.2.3.4"}})")
+                .status, 401);
+  // Reads and health stay open unless --protect-reads.
+  EXPECT_EQ(httpRequest(port, "GET", "/policy/ip_allowlist:1.0-beta").status, 200);
+  EXPECT_EQ(httpRequest(port, "GET", "/health").status, 200);
+}
+
 TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
   {
     exa::testing::AgentServer agent(args());

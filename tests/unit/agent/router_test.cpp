@@ -62,5 +62,28 @@ TEST(RouterTest, ThrowingHandlerIs500WithoutDetail) {
   EXPECT_EQ(got.body().find("secret"), std::string::npos);
 }
 
+TEST(RouterTest, TokenProtectsWritesAndOptionallyReads) {
+  Router router;
+  auto ok = [](const HttpRequest&, const PathParams&) { return jsonReply(http::status::ok, 1); };
+  router.add(http::verb::post, "/write", ok);
+  router.add(http::verb::get, "/read", ok, Access::kRead);
+  router.add(http::verb::get, "/open", ok, Access::kOpen);
+  router.requireToken("tok", /*protect_reads=*/false);
+  auto withAuth = [](HttpRequest r, const std::string& value) {
+    r.set(http::field::authorization, value);
+    return r;
+  };
+  EXPECT_EQ(router.dispatch(request(http::verb::post, "/write")).result(), http::status::unauthorized);
+  for (const char* bad : {"Bearer tok2", "Bearer to", "Basic tok", "tok", "Bearer  tok"})
+    EXPECT_EQ(router.dispatch(withAuth(request(http::verb::post, "/write"), bad)).result(),
+              http::status::unauthorized) << bad;
+  EXPECT_EQ(router.dispatch(withAuth(request(http::verb::post, "/write"), "Bearer tok")).result(),
+            http::status::ok);
+  EXPECT_EQ(router.dispatch(request(http::verb::get, "/read")).result(), http::status::ok);
+  router.requireToken("tok", /*protect_reads=*/true);
+  EXPECT_EQ(router.dispatch(request(http::verb::get, "/read")).result(), http::status::unauthorized);
+  EXPECT_EQ(router.dispatch(request(http::verb::get, "/open")).result(), http::status::ok);
+}
+
 }  // namespace
 }  // namespace exa::agent
