@@ -44,8 +44,30 @@ std::variant<ExecuteService::Prepared, policies::CallError> ExecuteService::prep
   return p;
 }
 
+bool ExecuteService::acquire(const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  size_t& n = in_flight_[uri];
+  if (n >= limits_.max_in_flight_per_policy) return false;
+  ++n;
+  return true;
+}
+
+void ExecuteService::release(const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  if (--in_flight_[uri] == 0) in_flight_.erase(uri);
+}
+
 policies::CallResult ExecuteService::execute(const std::string& uri, const Json& input,
                                              const Json& parameters) {
+  if (!acquire(uri))
+    return failed({"busy", "policy " + uri + " already has " +
+                               std::to_string(limits_.max_in_flight_per_policy) +
+                               " calls in flight; retry later", {}, {}});
+  struct Slot {
+    ExecuteService& service;
+    const std::string& uri;
+    ~Slot() { service.release(uri); }
+  } slot{*this, uri};
   auto prepared = prepare(uri, parameters);
   if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
   auto& p = std::get<Prepared>(prepared);

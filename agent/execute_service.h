@@ -21,6 +21,9 @@ struct ExecuteLimits {
   sandbox::WorkerLimits worker;
   policies::CallLimits call;
   size_t max_context_bytes = 64 * 1024;
+  /// Calls of one policy running at once; more are refused with `busy` (429) at once rather than
+  /// queued, so that a flood of one policy cannot hold every HTTP thread and starve the others.
+  size_t max_in_flight_per_policy = 4;
 };
 
 class ExecuteService {
@@ -43,13 +46,17 @@ class ExecuteService {
                                                       const Json& parameters);
   void mergeContext(const std::string& uri, const Json& context);
   Json context(const std::string& uri);
+  /// Takes one of `uri`'s in-flight slots; false when all are taken.
+  bool acquire(const std::string& uri);
+  void release(const std::string& uri);
 
   PolicyRegistry& registry_;
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;
-  std::mutex mutex_;  // guards contexts_
+  std::mutex mutex_;  // guards contexts_ and in_flight_
   std::map<std::string, Json> contexts_;
+  std::map<std::string, size_t> in_flight_;
 };
 
 }  // namespace exa::agent

@@ -49,6 +49,8 @@ CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
   serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)");
   serve->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
   serve->add_option("--threads", o.threads, "HTTP threads (default: one per core, at least 2)");
+  serve->add_option("--max-in-flight-per-policy", o.max_in_flight_per_policy,
+                    "Concurrent calls of one policy (default: half the HTTP threads)");
   serve->add_option("--data-dir", o.data_dir, "Registry database and code cache");
   serve->add_option("--executor-id", o.executor_id, "This agent's executor id (default: host name)");
   serve->add_option("--file-root", o.file_roots, "Allow file:// policy code under this dir");
@@ -118,7 +120,11 @@ int serve(const ServeOptions& o) {
     return 1;
   }
   PolicyRegistry policies_registry(**store);
-  ExecuteService executor(policies_registry, **cache, pool, ExecuteLimits{});
+  ExecuteLimits execute_limits;
+  size_t threads = o.threads != 0 ? o.threads : std::max(2u, std::thread::hardware_concurrency());
+  execute_limits.max_in_flight_per_policy =
+      o.max_in_flight_per_policy != 0 ? o.max_in_flight_per_policy : std::max<size_t>(1, threads / 2);
+  ExecuteService executor(policies_registry, **cache, pool, execute_limits);
   std::string executor_id = o.executor_id;
   if (executor_id.empty()) {
     char host[256] = {};
@@ -134,7 +140,7 @@ int serve(const ServeOptions& o) {
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
-  server_options.threads = o.threads;
+  server_options.threads = threads;
   HttpServer server(router, server_options);
   auto port = server.listen();
   if (!port) {

@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string wheelhouse;
   std::string package_index;
   size_t threads = 0;
+  size_t max_in_flight_per_policy = 0;  ///< 0: half the HTTP threads, at least 1
   /// Bearer token required on every route that changes or executes something.
   std::string token;
   bool protect_reads = false;

@@ -34,6 +34,7 @@ HttpResponse errorReply(const policies::CallError& error) {
       {"sandbox_violation", http::status::bad_gateway},
       {"output_too_large", http::status::bad_gateway},
       {"sandbox_setup", http::status::service_unavailable},
+      {"busy", http::status::too_many_requests},
   };
   auto it = kStatuses.find(error.type);
   http::status status = it != kStatuses.end() ? it->second : http::status::internal_server_error;

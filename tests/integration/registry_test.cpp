@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
@@ -131,6 +134,37 @@ TEST_F(RegistryTest, TokenGuardsWritesAndExecution) {
   // Reads and health stay open unless --protect-reads.
   EXPECT_EQ(httpRequest(port, "GET", "/policy/ip_allowlist:1.0-beta").status, 200);
   EXPECT_EQ(httpRequest(port, "GET", "/health").status, 200);
+}
+
+TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
+  dir_.write("slow-src/code/function.py",
+             "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n        time.sleep(1.5)\n        return 'slow'\n");
+  exa::testing::writeArchive(dir_.path() + "/slow-src", dir_.path() + "/slow.zip", "zip");
+  Json slow = {{"name", "slow"}, {"version", "1"}, {"release_tag", "x"},
+               {"code", "file://" + dir_.path() + "/slow.zip"}};
+  auto with_threads = args();
+  with_threads.insert(with_threads.end(), {"--threads", "4", "--max-in-flight-per-policy", "1"});
+  exa::testing::AgentServer agent(with_threads);
+  uint16_t port = agent.port();
+  ASSERT_EQ(httpRequest(port, "POST", "/policy", slow.dump()).status, 201);
+  ASSERT_EQ(httpRequest(port, "POST", "/policy", policy_.dump()).status, 201);
+  std::string slow_call = R"({"policy_rule_uri": "slow:1-x", "input_data": {}})";
+  // Two calls of the slow policy at once: whichever comes second is refused at once.
+  exa::testing::HttpResult a, b;
+  std::thread ta([&] { a = httpRequest(port, "POST", "/execute_policy", slow_call); });
+  std::thread tb([&] { b = httpRequest(port, "POST", "/execute_policy", slow_call); });
+  // Meanwhile another policy still gets a thread and a worker.
+  auto other = httpRequest(port, "POST", "/execute_policy",
+                           R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                               "input_data": {"ip": "192.168.0.1"}})");
+  EXPECT_EQ(other.status, 200) << "another policy was starved: " << other.body;
+  ta.join();
+  tb.join();
+  std::multiset<int> statuses = {a.status, b.status};
+  EXPECT_EQ(statuses, (std::multiset<int>{200, 429})) << a.body << "\n" << b.body;
+  const auto& refused = a.status == 429 ? a : b;
+  EXPECT_EQ(refused.json["error"]["type"], "busy");
 }
 
 TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
