@@ -22,7 +22,7 @@ policies::CallError fromError(const Error& error) {
 
 std::variant<ExecuteService::Prepared, policies::CallError> ExecuteService::prepare(
     const std::string& uri, const Json& parameters) {
-  auto rule = registry_.rule(uri);
+  auto rule = loadPolicyRule(registry_, uri);
   if (!rule) return fromError(rule.error());
   auto templates = policies::PolicyTemplates::compile(*rule);
   if (!templates) return fromError(templates.error());

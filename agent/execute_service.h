@@ -28,7 +28,7 @@ struct ExecuteLimits {
 
 class ExecuteService {
  public:
-  ExecuteService(PolicyRegistry& registry, policies::CodeCache& cache,
+  ExecuteService(const Collection& registry, policies::CodeCache& cache,
                  policies::WorkerPool& pool, ExecuteLimits limits)
       : registry_(registry), cache_(cache), pool_(pool), limits_(limits) {}
 
@@ -50,7 +50,7 @@ class ExecuteService {
   bool acquire(const std::string& uri);
   void release(const std::string& uri);
 
-  PolicyRegistry& registry_;
+  const Collection& registry_;
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;

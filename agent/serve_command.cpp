@@ -14,10 +14,11 @@
 #include "agent/execute_service.h"
 #include "agent/http/server.h"
 #include "agent/registry/document_store.h"
+#include "agent/registry/executor_registry.h"
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
-#include "agent/routes/policy_routes.h"
+#include "agent/routes/collection_routes.h"
 #include "policies/requirements.h"
 #include "common/log.h"
 #include "policies/worker_pool.h"
@@ -119,7 +120,8 @@ int serve(const ServeOptions& o) {
     LOG_E("code cache: {}", cache.error().describe());
     return 1;
   }
-  PolicyRegistry policies_registry(**store);
+  Collection policies_registry(**store, policyCollection());
+  Collection executors(**store, executorCollection());
   ExecuteLimits execute_limits;
   size_t threads = o.threads != 0 ? o.threads : std::max(2u, std::thread::hardware_concurrency());
   execute_limits.max_in_flight_per_policy =
@@ -135,7 +137,8 @@ int serve(const ServeOptions& o) {
   Router router;
   router.requireToken(o.token, o.protect_reads);
   addHealthRoutes(router, **sandbox, pool);
-  addPolicyRoutes(router, policies_registry);
+  addCollectionRoutes(router, "/policy", policies_registry);
+  addCollectionRoutes(router, "/executor", executors);
   addExecuteRoutes(router, executor, executor_id);
   ServerOptions server_options;
   server_options.host = listen->first;
