@@ -6,6 +6,8 @@
 namespace exa::agent {
 namespace {
 
+constexpr std::string_view kContexts = "contexts";
+
 policies::CallResult failed(policies::CallError error) {
   policies::CallResult result;
   result.error = std::move(error);
@@ -88,18 +90,32 @@ policies::CallResult ExecuteService::manage(const std::string& uri, const std::s
   return pool_.management(p.call, action, data);
 }
 
+Json& ExecuteService::cachedContextLocked(const std::string& uri) {
+  auto it = contexts_.find(uri);
+  if (it != contexts_.end()) return it->second;
+  auto stored = store_.get(kContexts, uri);
+  Json context = stored && (*stored)["context"].is_object() ? (*stored)["context"] : Json::object();
+  return contexts_.emplace(uri, std::move(context)).first->second;
+}
+
 Json ExecuteService::context(const std::string& uri) {
   std::lock_guard lock(mutex_);
-  auto it = contexts_.find(uri);
-  return it == contexts_.end() ? Json::object() : it->second;
+  return cachedContextLocked(uri);
 }
 
 void ExecuteService::mergeContext(const std::string& uri, const Json& context) {
   if (!context.is_object()) return;
-  std::lock_guard lock(mutex_);
-  Json merged = policies::mergeKeys(contexts_[uri], context);
+  std::lock_guard lock(mutex_);  // one writer per context: merges never lose a key
+  Json& current = cachedContextLocked(uri);
+  Json merged = policies::mergeKeys(current, context);
+  // Unchanged (most policies never touch it): no write on the hot path.
+  if (merged == current) return;
   // Over the cap, the call's result still stands; the context just does not grow.
-  if (dumpJson(merged).size() <= limits_.max_context_bytes) contexts_[uri] = std::move(merged);
+  if (dumpJson(merged).size() > limits_.max_context_bytes) return;
+  Json record = {{"policy_rule_uri", uri}, {"context", merged}};
+  Status saved = store_.replace(kContexts, uri, record);
+  if (!saved && saved.error().code == ErrorCode::kNotFound) saved = store_.insert(kContexts, uri, record);
+  if (saved) current = std::move(merged);
 }
 
 }  // namespace exa::agent

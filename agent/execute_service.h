@@ -2,7 +2,8 @@
 // registry, its code through the content-addressed cache, its Templates are checked before the
 // call and after, the parameters merged key by key over the stored ones, and the call runs on a
 // warm worker of that policy (code digest + settings). The policy's context (the seed's
-// "external cache") is kept here, passed to eval and merged back from each reply.
+// "external cache") is kept here and in the store (it survives restarts and worker recycling),
+// passed to eval and merged back key by key from each reply.
 #pragma once
 
 #include <map>
@@ -28,9 +29,9 @@ struct ExecuteLimits {
 
 class ExecuteService {
  public:
-  ExecuteService(const Collection& registry, policies::CodeCache& cache,
+  ExecuteService(const Collection& registry, DocumentStore& store, policies::CodeCache& cache,
                  policies::WorkerPool& pool, ExecuteLimits limits)
-      : registry_(registry), cache_(cache), pool_(pool), limits_(limits) {}
+      : registry_(registry), store_(store), cache_(cache), pool_(pool), limits_(limits) {}
 
   /// `parameters` overrides the stored ones key by key (null: none).
   policies::CallResult execute(const std::string& uri, const Json& input, const Json& parameters);
@@ -46,11 +47,13 @@ class ExecuteService {
                                                       const Json& parameters);
   void mergeContext(const std::string& uri, const Json& context);
   Json context(const std::string& uri);
+  Json& cachedContextLocked(const std::string& uri);
   /// Takes one of `uri`'s in-flight slots; false when all are taken.
   bool acquire(const std::string& uri);
   void release(const std::string& uri);
 
   const Collection& registry_;
+  DocumentStore& store_;
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;

@@ -126,7 +126,7 @@ int serve(const ServeOptions& o) {
   size_t threads = o.threads != 0 ? o.threads : std::max(2u, std::thread::hardware_concurrency());
   execute_limits.max_in_flight_per_policy =
       o.max_in_flight_per_policy != 0 ? o.max_in_flight_per_policy : std::max<size_t>(1, threads / 2);
-  ExecuteService executor(policies_registry, **cache, pool, execute_limits);
+  ExecuteService executor(policies_registry, **store, **cache, pool, execute_limits);
   std::string executor_id = o.executor_id;
   if (executor_id.empty()) {
     char host[256] = {};

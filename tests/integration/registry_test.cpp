@@ -167,6 +167,26 @@ TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
   EXPECT_EQ(refused.json["error"]["type"], "busy");
 }
 
+TEST_F(RegistryTest, ContextPersistsAcrossCallsAndRestarts) {
+  dir_.write("ctx-src/code/function.py",
+             "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n        c['n'] = c.get('n', 0) + 1\n        return c['n']\n");
+  exa::testing::writeArchive(dir_.path() + "/ctx-src", dir_.path() + "/ctx.zip", "zip");
+  Json counter = {{"name", "counter"}, {"version", "1"}, {"release_tag", "x"},
+                  {"code", "file://" + dir_.path() + "/ctx.zip"}};
+  std::string call = R"({"policy_rule_uri": "counter:1-x", "input_data": {}})";
+  {
+    exa::testing::AgentServer agent(args());
+    ASSERT_EQ(httpRequest(agent.port(), "POST", "/policy", counter.dump()).status, 201);
+    EXPECT_EQ(httpRequest(agent.port(), "POST", "/execute_policy", call).json["data"], 1);
+    EXPECT_EQ(httpRequest(agent.port(), "POST", "/execute_policy", call).json["data"], 2);
+    agent.stop(SIGKILL);
+  }
+  exa::testing::AgentServer restarted(args());
+  auto third = httpRequest(restarted.port(), "POST", "/execute_policy", call);
+  EXPECT_EQ(third.json["data"], 3) << third.body;
+}
+
 TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
   {
     exa::testing::AgentServer agent(args());
