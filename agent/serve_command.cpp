@@ -13,11 +13,13 @@
 
 #include "agent/execute_service.h"
 #include "agent/http/server.h"
+#include "agent/registry/asset_store.h"
 #include "agent/registry/document_store.h"
 #include "agent/registry/executor_registry.h"
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/asset_routes.h"
 #include "agent/routes/collection_routes.h"
 #include "policies/requirements.h"
 #include "common/log.h"
@@ -107,8 +109,10 @@ int serve(const ServeOptions& o) {
     LOG_E("registry: {}", store.error().describe());
     return 1;
   }
+  AssetStore assets(**store, o.data_dir + "/assets");
   policies::CodeCacheOptions cache_options;
   cache_options.root = o.data_dir + "/code";
+  cache_options.local_file = [&assets](const std::string& url) { return assets.localPathForUrl(url); };
   cache_options.fetch.file_roots = o.file_roots;
   policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse,
                                              .package_index = o.package_index};
@@ -139,6 +143,7 @@ int serve(const ServeOptions& o) {
   addHealthRoutes(router, **sandbox, pool);
   addCollectionRoutes(router, "/policy", policies_registry);
   addCollectionRoutes(router, "/executor", executors);
+  addAssetRoutes(router, assets);
   addExecuteRoutes(router, executor, executor_id);
   ServerOptions server_options;
   server_options.host = listen->first;
@@ -150,6 +155,7 @@ int serve(const ServeOptions& o) {
     LOG_E("{}", port.error().describe());
     return 1;
   }
+  assets.setBaseUrl("http://" + listen->first + ":" + std::to_string(*port));
   // The first line on stdout says where we listen (tests and scripts read it with port 0).
   std::printf("listening on http://%s:%u\n", listen->first.c_str(), *port);
   std::fflush(stdout);

@@ -118,7 +118,12 @@ Result<CachedCode> CodeCache::get(const std::string& source, std::string_view ex
 Result<std::string> CodeCache::digestOf(const std::string& source,
                                         std::string_view expected_sha256) {
   std::string digest;
-  if (isUrl(source)) {
+  std::optional<std::string> local = options_.local_file ? options_.local_file(source) : std::nullopt;
+  if (local) {
+    EXA_ASSIGN_OR_RETURN(digest, sha256File(*local));
+    std::lock_guard lock(mutex_);
+    archives_.try_emplace(digest, *local);
+  } else if (isUrl(source)) {
     EXA_ASSIGN_OR_RETURN(digest, singleFlight<std::string>(mutex_, fetches_, source, /*keep=*/true,
                                                            [&] { return fetch(source); }));
   } else {
@@ -151,7 +156,8 @@ Result<CachedCode> CodeCache::unpackOnce(const std::string& digest, const std::s
   std::lock_guard lock(mutex_);
   auto it = archives_.find(digest);
   if (it != archives_.end()) {
-    ::unlink(it->second.c_str());
+    // Only our own downloads are deleted, never a file we were pointed at.
+    if (it->second.rfind(options_.root + "/downloads/", 0) == 0) ::unlink(it->second.c_str());
     archives_.erase(it);
   }
   return result;

@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -32,6 +33,8 @@ struct CodeCacheOptions {
   /// Runs before a tree is published, so a tree is never visible without its requirements.
   /// Unset: requirements.txt is refused (nothing would satisfy it).
   InstallRequirements install_requirements;
+  /// URLs the owner can answer from disk (the agent's own assets): the file, or nothing.
+  std::function<std::optional<std::string>(const std::string& url)> local_file;
 };
 
 struct CachedCode {

@@ -187,6 +187,44 @@ TEST_F(RegistryTest, ContextPersistsAcrossCallsAndRestarts) {
   EXPECT_EQ(third.json["data"], 3) << third.body;
 }
 
+TEST_F(RegistryTest, SeedOnboardingThroughUploadedAsset) {
+  // The seed's flow with nothing else installed: upload the zip as an asset (curl -F), point the
+  // policy's code at the returned URL, onboard, execute.
+  exa::testing::AgentServer agent(args());
+  uint16_t port = agent.port();
+  std::string zip = exa::testing::readFile(dir_.path() + "/ip.zip");
+  std::string boundary = "------------------------exa4b1d";
+  std::string body = "--" + boundary + "\r\n"
+                     "Content-Disposition: form-data; name=\"asset\"; filename=\"ip-allow-list-checker.zip\"\r\n"
+                     "Content-Type: application/octet-stream\r\n\r\n" + zip + "\r\n"
+                     "--" + boundary + "\r\n"
+                     "Content-Disposition: form-data; name=\"asset_metadata\"\r\n\r\n"
+                     R"({"asset_name": "IP-allow-list", "asset_version": {"version": "1.0", "tag": "beta"},
+                         "asset_metadata": {"description": "IP allow list policy code"},
+                         "asset_tags": ["policy", "example"]})"
+                     "\r\n--" + boundary + "--\r\n";
+  auto uploaded = httpRequest(port, "POST", "/upload_asset", body, "",
+                              "multipart/form-data; boundary=" + boundary);
+  ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+  std::string url = uploaded.json["data"]["url"];
+  EXPECT_EQ(uploaded.json["data"]["asset_name"], "IP-allow-list");
+  EXPECT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
+  auto served = httpRequest(port, "GET", url.substr(url.find("/assets/")));
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, zip);
+
+  Json policy = policy_;
+  policy["code"] = url;
+  ASSERT_EQ(httpRequest(port, "POST", "/policy", policy.dump()).status, 201);
+  auto run = httpRequest(port, "POST", "/executor/executor-001/execute_policy",
+                         R"({"policy_rule_uri": "ip_allowlist:1.0-beta", "input_data": {"ip": "10.0.0.1"},
+                             "parameters": {"local_allowlist": ["10.0.0.1"]}})");
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.json["data"]["allowed"], true);
+  EXPECT_EQ(httpRequest(port, "GET", "/assets/" + std::string(64, '0')).status, 404);
+  EXPECT_EQ(httpRequest(port, "POST", "/upload_asset", "x", "", "multipart/form-data").status, 400);
+}
+
 TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
   {
     exa::testing::AgentServer agent(args());

@@ -13,13 +13,14 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 HttpResult httpRequest(uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& bearer_token) {
+                       const std::string& body, const std::string& bearer_token,
+                       const std::string& content_type) {
   net::io_context io;
   beast::tcp_stream stream(io);
   stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, "127.0.0.1");
-  if (!body.empty()) request.set(http::field::content_type, "application/json");
+  if (!body.empty()) request.set(http::field::content_type, content_type);
   if (!bearer_token.empty()) request.set(http::field::authorization, "Bearer " + bearer_token);
   request.body() = body;
   request.prepare_payload();

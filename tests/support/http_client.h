@@ -16,7 +16,8 @@ struct HttpResult {
 };
 
 HttpResult httpRequest(uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body = {}, const std::string& bearer_token = {});
+                       const std::string& body = {}, const std::string& bearer_token = {},
+                       const std::string& content_type = "application/json");
 
 /// Sends `raw` bytes as they are and reads one response (for requests a client library would
 /// refuse to build, such as a Content-Length the body never delivers).
