@@ -22,28 +22,52 @@ policies::CallError fromError(const Error& error) {
 
 }  // namespace
 
-std::variant<ExecuteService::Prepared, policies::CallError> ExecuteService::prepare(
-    const std::string& uri, const Json& parameters) {
-  auto rule = loadPolicyRule(registry_, uri);
+std::variant<std::shared_ptr<const ExecuteService::Prepared>, policies::CallError>
+ExecuteService::prepareRule(const std::string& uri, const Json& document) {
+  auto rule = policies::parsePolicyRule(document);
   if (!rule) return fromError(rule.error());
   auto templates = policies::PolicyTemplates::compile(*rule);
   if (!templates) return fromError(templates.error());
   Json settings = rule->policy_settings;
-  Json merged = policies::mergeKeys(rule->policy_parameters, parameters);
   if (auto e = templates->checkSettings(settings)) return *e;
-  if (auto e = templates->checkParameters(merged)) return *e;
+  if (auto e = templates->checkParameters(rule->policy_parameters)) return *e;
   // The daemon takes code by URL only: a bare path would read whatever the agent can read.
   if (rule->code.find("://") == std::string::npos)
     return policies::CallError{"invalid_input", "policy code must be a URL, got " + rule->code, {}, {}};
   auto code = cache_.get(rule->code, rule->code_sha256);
   if (!code) return fromError(code.error());
-  Prepared p;
-  p.call.identity = code->digest + "\n" + dumpJson(settings);
-  p.call.load = {code->code_dir, uri, settings, merged};
-  p.call.limits = limits_.worker;
-  p.call.call_limits = limits_.call;
-  p.templates = std::make_shared<const policies::PolicyTemplates>(std::move(templates).value());
-  return p;
+  auto p = std::make_shared<Prepared>();
+  p->call.identity = code->digest + "\n" + dumpJson(settings);
+  p->call.load = {code->code_dir, uri, settings, rule->policy_parameters};
+  p->call.limits = limits_.worker;
+  p->call.call_limits = limits_.call;
+  p->templates = std::make_shared<const policies::PolicyTemplates>(std::move(templates).value());
+  return std::shared_ptr<const Prepared>(std::move(p));
+}
+
+std::variant<std::shared_ptr<const ExecuteService::Prepared>, policies::CallError>
+ExecuteService::prepare(const std::string& uri, const Json& parameters) {
+  auto document = registry_.get(uri);
+  if (!document) return fromError(document.error());
+  std::shared_ptr<const Prepared> base;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = prepared_.find(uri);
+    if (it != prepared_.end() && it->second.document == *document) base = it->second.prepared;
+  }
+  if (!base) {
+    auto fresh = prepareRule(uri, *document);
+    if (auto* error = std::get_if<policies::CallError>(&fresh)) return *error;
+    base = std::get<std::shared_ptr<const Prepared>>(fresh);
+    std::lock_guard lock(mutex_);
+    prepared_[uri] = {*document, base};
+  }
+  if (parameters.is_null() || (parameters.is_object() && parameters.empty())) return base;
+  // Per-request parameters: the cached rule with the merged parameters, checked again.
+  auto p = std::make_shared<Prepared>(*base);
+  p->call.load.parameters = policies::mergeKeys(base->call.load.parameters, parameters);
+  if (auto e = p->templates->checkParameters(p->call.load.parameters)) return *e;
+  return std::shared_ptr<const Prepared>(std::move(p));
 }
 
 bool ExecuteService::acquire(const std::string& uri) {
@@ -72,7 +96,7 @@ policies::CallResult ExecuteService::execute(const std::string& uri, const Json&
   } slot{*this, uri};
   auto prepared = prepare(uri, parameters);
   if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
-  auto& p = std::get<Prepared>(prepared);
+  const Prepared& p = *std::get<std::shared_ptr<const Prepared>>(prepared);
   if (auto e = p.templates->checkInput(input)) return failed(*e);
   auto result = pool_.eval(p.call, p.call.load.parameters, input, context(uri));
   if (!result.ok()) return result;
@@ -85,7 +109,7 @@ policies::CallResult ExecuteService::manage(const std::string& uri, const std::s
                                             const Json& data) {
   auto prepared = prepare(uri, Json());
   if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
-  auto& p = std::get<Prepared>(prepared);
+  const Prepared& p = *std::get<std::shared_ptr<const Prepared>>(prepared);
   if (auto e = p.templates->checkManagement(action, data)) return failed(*e);
   return pool_.management(p.call, action, data);
 }

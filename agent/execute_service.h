@@ -43,8 +43,10 @@ class ExecuteService {
     policies::PolicyCall call;
     std::shared_ptr<const policies::PolicyTemplates> templates;
   };
-  std::variant<Prepared, policies::CallError> prepare(const std::string& uri,
-                                                      const Json& parameters);
+  std::variant<std::shared_ptr<const Prepared>, policies::CallError> prepare(
+      const std::string& uri, const Json& parameters);
+  std::variant<std::shared_ptr<const Prepared>, policies::CallError> prepareRule(
+      const std::string& uri, const Json& document);
   void mergeContext(const std::string& uri, const Json& context);
   Json context(const std::string& uri);
   Json& cachedContextLocked(const std::string& uri);
@@ -57,9 +59,17 @@ class ExecuteService {
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;
-  std::mutex mutex_;  // guards contexts_ and in_flight_
+  std::mutex mutex_;  // guards contexts_, in_flight_ and prepared_
   std::map<std::string, Json> contexts_;
   std::map<std::string, size_t> in_flight_;
+  /// Per policy URI: the stored document it was prepared from, and the result. Reused while the
+  /// stored document is unchanged, so a warm call does not re-parse the rule, recompile its
+  /// Templates or look up its code.
+  struct PreparedEntry {
+    Json document;
+    std::shared_ptr<const Prepared> prepared;
+  };
+  std::map<std::string, PreparedEntry> prepared_;
 };
 
 }  // namespace exa::agent

@@ -4,6 +4,10 @@
 namespace exa::agent {
 
 void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool) {
+  // Liveness with a fixed reply: for load balancers, and the HTTP ceiling in bench/.
+  router.add(http::verb::get, "/ping", [](const HttpRequest&, const PathParams&) {
+    return jsonReply(http::status::ok, "pong");
+  }, Access::kOpen);
   router.add(http::verb::get, "/health", [&sandbox, &pool](const HttpRequest&, const PathParams&) {
     auto spawns = sandbox.spawnStats();
     auto workers = pool.stats();

@@ -1,4 +1,5 @@
-// GET /health: is the agent able to run policies (zygote up, spares ready), with pool figures.
+// GET /health: is the agent able to run policies (zygote up, spares ready), with pool figures;
+// GET /ping: a fixed reply.
 #pragma once
 
 #include "agent/http/router.h"

@@ -1,0 +1,124 @@
+// HTTP throughput and latency of the real daemon on 127.0.0.1, in one run: GET /ping (a fixed
+// reply: the server's ceiling) and POST /execute_policy of the seed's ip_allowlist on warm
+// workers, each from N keep-alive connections for a few seconds. Prints req/s, p50, p99 and the
+// ratio to the ceiling; nothing is asserted.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_support.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/agent_server.h"
+#include "tests/support/archive_builder.h"
+#include "tests/support/http_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+struct LoadResult {
+  double requests_per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  size_t failures = 0;
+};
+
+// `connections` threads, each one keep-alive connection, sending the same request for `seconds`.
+LoadResult load(uint16_t port, http::verb method, const std::string& target, const std::string& body,
+                int connections, double seconds) {
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(connections);
+  std::vector<size_t> failures(connections, 0);
+  std::vector<std::thread> threads;
+  auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      net::io_context io;
+      beast::tcp_stream stream(io);
+      stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+      http::request<http::string_body> request{method, target, 11};
+      request.set(http::field::host, "127.0.0.1");
+      request.set(http::field::content_type, "application/json");
+      request.keep_alive(true);
+      request.body() = body;
+      request.prepare_payload();
+      beast::flat_buffer buffer;
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto t0 = std::chrono::steady_clock::now();
+        beast::error_code ec;
+        http::write(stream, request, ec);
+        http::response<http::string_body> response;
+        if (!ec) http::read(stream, buffer, response, ec);
+        if (ec || response.result() != http::status::ok) {
+          ++failures[c];
+          if (ec) return;
+        }
+        latencies[c].push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> all;
+  LoadResult r;
+  for (int c = 0; c < connections; ++c) {
+    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+    r.failures += failures[c];
+  }
+  r.requests_per_second = all.size() / elapsed;
+  r.p50_us = exa::bench::percentile(all, 0.50);
+  r.p99_us = exa::bench::percentile(all, 0.99);
+  return r;
+}
+
+void print(const char* name, const LoadResult& r) {
+  std::printf("  %-44s %10.0f req/s   p50 %8.1f µs   p99 %8.1f µs   failures %zu\n", name,
+              r.requests_per_second, r.p50_us, r.p99_us, r.failures);
+}
+
+}  // namespace
+
+int main() {
+  exa::bench::initBench();
+  exa::testing::TempDir dir;
+  dir.write("src/code/function.py",
+            exa::testing::readFile(std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist/code/function.py"));
+  exa::testing::writeArchive(dir.path() + "/src", dir.path() + "/ip.zip", "zip");
+  exa::testing::AgentServer agent({"--runtime-dir", dir.path() + "/run", "--data-dir",
+                                   dir.path() + "/data", "--file-root", dir.path(),
+                                   "--max-in-flight-per-policy", "8"});
+  auto policy = *exa::parseJson(
+      exa::testing::readFile(std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist/policy.json"));
+  policy["code"] = "file://" + dir.path() + "/ip.zip";
+  exa::testing::httpRequest(agent.port(), "POST", "/policy", policy.dump());
+  const std::string execute = R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
+                                  "input_data": {"ip": "192.168.0.1"}})";
+  const int connections = 8;
+  std::printf("http_bench: %d keep-alive connections, 3 s per series, %s\n", connections,
+              exa::bench::loadAverage().c_str());
+  load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 1.0);  // warm-up
+  auto ceiling = load(agent.port(), http::verb::get, "/ping", "", connections, 3.0);
+  auto executed = load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 3.0);
+  print("GET /ping (fixed reply: the ceiling)", ceiling);
+  print("POST /execute_policy ip_allowlist (warm)", executed);
+  std::printf("  execute / ceiling: %.1f%%   targets: >= 10000 req/s %s, >= 40%% of the ceiling %s, "
+              "p99 <= 2 ms %s\n",
+              100.0 * executed.requests_per_second / ceiling.requests_per_second,
+              executed.requests_per_second >= 10000 ? "met" : "NOT met",
+              executed.requests_per_second >= 0.4 * ceiling.requests_per_second ? "met" : "NOT met",
+              executed.p99_us <= 2000 ? "met" : "NOT met");
+  return 0;
+}
