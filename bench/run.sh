@@ -20,6 +20,11 @@ benches=("$@")
 targets=()
 for b in "${benches[@]}"; do targets+=("${b}_bench"); done
 
+# The HTTP benchmark's baseline is a Flask server (the original design); a bench-only package.
+if [[ " ${benches[*]} " == *" http "* ]] && ! dpkg-query -W python3-flask >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-flask >/dev/null
+fi
+
 # A build dir configured before bench/ had targets needs a re-run of cmake to see them.
 cmake build >/dev/null
 cmake --build build --target "${targets[@]}"
