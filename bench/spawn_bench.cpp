@@ -264,7 +264,7 @@ int run(const Args& args) {
              speedup >= kTargetSpeedup ? "met" : "NOT met", speedup);
   fmt::print("breakdown (separate runs, same protocol by hand):\n");
   printRow("spawn: cgroup leaf, clone3, id maps, go", spawn);
-  printRow("jail: enterJail + first frame answered", jail);
+  printRow("jail: finishJail + first frame answered", jail);
   printRow("init: import function.py + constructor", init);
   printRow("first eval (fresh instance)", eval);
   printRow("sum of the stages", stage_sum);

@@ -1,5 +1,5 @@
 // The jailed worker's serve loop: frames in, the worker runtime's replies out. Runs in a child
-// forked from the zygote, after enterJail(), on the interpreter inherited from the zygote.
+// forked from the zygote, after finishJail(), on the interpreter inherited from the zygote.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // Seccomp for the worker: the zygote compiles the JSON allowlist (sandbox/profiles/) once with
-// libseccomp, and every forked worker loads the resulting BPF as the last step of enterJail.
+// libseccomp, and every forked worker loads the resulting BPF as the last step of finishJail.
 #pragma once
 
 #include <linux/filter.h>
