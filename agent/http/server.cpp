@@ -20,8 +20,9 @@ using tcp = net::ip::tcp;
 // loop while the client keeps the connection alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const Router& router, const ServerOptions& options)
-      : stream_(std::move(socket)), router_(router), options_(options) {}
+  Session(tcp::socket&& socket, const Router& router, const ServerOptions& options,
+          std::atomic<int>& in_flight)
+      : stream_(std::move(socket)), router_(router), options_(options), in_flight_(in_flight) {}
 
   void start() {
     net::dispatch(stream_.get_executor(),
@@ -45,17 +46,19 @@ class Session : public std::enable_shared_from_this<Session> {
                               "request exceeds the size limit"), false);
     }
     if (ec) return;  // timeout or reset: nothing to answer
+    ++in_flight_;  // until the answer is written: shutdown waits for it
     HttpRequest request = parser_->release();
     HttpResponse response = router_.dispatch(request);
-    write(std::move(response), request.keep_alive());
+    write(std::move(response), request.keep_alive(), /*counted=*/true);
   }
 
-  void write(HttpResponse response, bool keep_alive) {
+  void write(HttpResponse response, bool keep_alive, bool counted = false) {
     response.keep_alive(keep_alive);
     auto shared = std::make_shared<HttpResponse>(std::move(response));
     http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec,
-                                                                      std::size_t) {
+                      [self = shared_from_this(), shared, keep_alive, counted](beast::error_code ec,
+                                                                               std::size_t) {
+                        if (counted) --self->in_flight_;
                         if (ec) return;
                         if (!keep_alive) return self->close();
                         self->read();
@@ -72,6 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   const Router& router_;
   const ServerOptions& options_;
+  std::atomic<int>& in_flight_;
 };
 
 }  // namespace
@@ -103,7 +107,7 @@ void HttpServer::accept() {
       if (ec != net::error::operation_aborted) LOG_W("accept: {}", ec.message());
       if (!acceptor_.is_open()) return;
     } else {
-      std::make_shared<Session>(std::move(socket), router_, options_)->start();
+      std::make_shared<Session>(std::move(socket), router_, options_, in_flight_)->start();
     }
     accept();
   });
@@ -119,12 +123,16 @@ void HttpServer::run() {
 }
 
 void HttpServer::stop() {
+  if (io_.stopped()) return;
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ignored;
     acceptor_.close(ignored);
   });
-  // Sessions finish their current exchange; idle keep-alive reads end at their timeout, so stop
-  // the loop after a grace period rather than waiting for every client to hang up.
+  // Requests already read get their answers; idle keep-alive connections are not waited for.
+  auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (in_flight_.load() > 0) LOG_W("stopping with {} requests unanswered", in_flight_.load());
   io_.stop();
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,8 @@ struct ServerOptions {
   size_t max_body_bytes = 16ull << 20;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds read_timeout{30};
+  /// On stop(), how long requests already being handled may take to finish.
+  std::chrono::seconds drain_timeout{30};
 };
 
 class HttpServer {
@@ -36,8 +39,10 @@ class HttpServer {
   Result<uint16_t> listen();
   /// Serves on the worker threads until stop(); returns when they have all finished.
   void run();
-  /// Stops accepting and lets in-flight requests finish (run() returns when they have).
+  /// Stops accepting, waits (up to drain_timeout) for the requests being handled to be answered,
+  /// then stops the loop; run() returns. Blocks: call it from a thread that is not serving.
   void stop();
+  int inFlight() const { return in_flight_.load(); }
 
  private:
   void accept();
@@ -46,6 +51,7 @@ class HttpServer {
   ServerOptions options_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<int> in_flight_{0};  ///< requests read and not yet answered
 };
 
 }  // namespace exa::agent

@@ -1,6 +1,7 @@
 // The bundled registry and execution over HTTP, on the real daemon: the seed's curl examples
 // (URL substituted), their failure statuses, and persistence across kill -9.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -223,6 +224,34 @@ TEST_F(RegistryTest, SeedOnboardingThroughUploadedAsset) {
   EXPECT_EQ(run.json["data"]["allowed"], true);
   EXPECT_EQ(httpRequest(port, "GET", "/assets/" + std::string(64, '0')).status, 404);
   EXPECT_EQ(httpRequest(port, "POST", "/upload_asset", "x", "", "multipart/form-data").status, 400);
+}
+
+TEST_F(RegistryTest, SigtermLetsACallInFlightFinish) {
+  dir_.write("drain-src/code/function.py",
+             "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n        time.sleep(1)\n        return 'done'\n");
+  exa::testing::writeArchive(dir_.path() + "/drain-src", dir_.path() + "/drain.zip", "zip");
+  Json slow = {{"name", "drain"}, {"version", "1"}, {"release_tag", "x"},
+               {"code", "file://" + dir_.path() + "/drain.zip"}};
+  exa::testing::AgentServer agent(args());
+  uint16_t port = agent.port();
+  ASSERT_EQ(httpRequest(port, "POST", "/policy", slow.dump()).status, 201);
+  exa::testing::HttpResult answer;
+  std::thread call([&] {
+    answer = httpRequest(port, "POST", "/execute_policy",
+                         R"({"policy_rule_uri": "drain:1-x", "input_data": {}})");
+  });
+  // Wait until the agent holds the call, then ask it to stop.
+  for (int i = 0; i < 200; ++i) {
+    auto health = httpRequest(port, "GET", "/health");
+    if (health.json["data"]["pool"]["spawned"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int status = agent.stop(SIGTERM);
+  call.join();
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.json["data"], "done");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST_F(RegistryTest, CommittedPoliciesSurviveKillNine) {
