@@ -35,6 +35,15 @@ class RegistryTest : public ::testing::Test {
     policy_["code"] = "file://" + dir_.path() + "/ip.zip";
   }
 
+  /// A PolicyRule "<name>:1-x" whose code is `function_py`, zipped and served by file://.
+  Json archivedPolicy(const std::string& name, const std::string& function_py) {
+    dir_.write(name + "-src/code/function.py", function_py);
+    exa::testing::writeArchive(dir_.path() + "/" + name + "-src", dir_.path() + "/" + name + ".zip",
+                               "zip");
+    return {{"name", name}, {"version", "1"}, {"release_tag", "x"},
+            {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
+  }
+
   std::vector<std::string> args() const {
     return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
             "--executor-id", "executor-001", "--file-root", dir_.path()};
@@ -138,12 +147,9 @@ TEST_F(RegistryTest, TokenGuardsWritesAndExecution) {
 }
 
 TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
-  dir_.write("slow-src/code/function.py",
-             "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-             "    def eval(self, p, i, c):\n        time.sleep(1.5)\n        return 'slow'\n");
-  exa::testing::writeArchive(dir_.path() + "/slow-src", dir_.path() + "/slow.zip", "zip");
-  Json slow = {{"name", "slow"}, {"version", "1"}, {"release_tag", "x"},
-               {"code", "file://" + dir_.path() + "/slow.zip"}};
+  Json slow = archivedPolicy(
+      "slow", "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+              "    def eval(self, p, i, c):\n        time.sleep(1.5)\n        return 'slow'\n");
   auto with_threads = args();
   with_threads.insert(with_threads.end(), {"--threads", "4", "--max-in-flight-per-policy", "1"});
   exa::testing::AgentServer agent(with_threads);
@@ -169,12 +175,9 @@ TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
 }
 
 TEST_F(RegistryTest, ContextPersistsAcrossCallsAndRestarts) {
-  dir_.write("ctx-src/code/function.py",
-             "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-             "    def eval(self, p, i, c):\n        c['n'] = c.get('n', 0) + 1\n        return c['n']\n");
-  exa::testing::writeArchive(dir_.path() + "/ctx-src", dir_.path() + "/ctx.zip", "zip");
-  Json counter = {{"name", "counter"}, {"version", "1"}, {"release_tag", "x"},
-                  {"code", "file://" + dir_.path() + "/ctx.zip"}};
+  Json counter = archivedPolicy(
+      "counter", "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+                 "    def eval(self, p, i, c):\n        c['n'] = c.get('n', 0) + 1\n        return c['n']\n");
   std::string call = R"({"policy_rule_uri": "counter:1-x", "input_data": {}})";
   {
     exa::testing::AgentServer agent(args());
@@ -227,12 +230,9 @@ TEST_F(RegistryTest, SeedOnboardingThroughUploadedAsset) {
 }
 
 TEST_F(RegistryTest, SigtermLetsACallInFlightFinish) {
-  dir_.write("drain-src/code/function.py",
-             "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-             "    def eval(self, p, i, c):\n        time.sleep(1)\n        return 'done'\n");
-  exa::testing::writeArchive(dir_.path() + "/drain-src", dir_.path() + "/drain.zip", "zip");
-  Json slow = {{"name", "drain"}, {"version", "1"}, {"release_tag", "x"},
-               {"code", "file://" + dir_.path() + "/drain.zip"}};
+  Json slow = archivedPolicy(
+      "drain", "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+               "    def eval(self, p, i, c):\n        time.sleep(1)\n        return 'done'\n");
   exa::testing::AgentServer agent(args());
   uint16_t port = agent.port();
   ASSERT_EQ(httpRequest(port, "POST", "/policy", slow.dump()).status, 201);
