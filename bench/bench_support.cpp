@@ -1,6 +1,8 @@
 // Sandbox start-up, the seed policy, baseline processes and /proc figures for the benchmarks.
 #include "bench/bench_support.h"
 
+#include "tests/support/jail_harness.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -43,16 +45,8 @@ Json readJsonFile(const std::string& path) {
 }  // namespace
 
 std::unique_ptr<sandbox::Sandbox> startSandbox(const exa::testing::TempDir& dir) {
-  sandbox::SandboxOptions options;
-  options.zygote_exe = EXA_AGENT_BINARY;
-  options.runtime_dir = dir.path() + "/run";
   // JailHarness hands out [2^20, 2^21); a bench may run beside the tests, so stay above it.
-  options.uid_base = (1u << 21) + static_cast<uid_t>(::getpid() % 4096) * 256;
-  options.uid_count = 256;
-  options.cgroup_name = "exa-bench";
-  auto started = sandbox::Sandbox::start(options);
-  if (!started) throw std::runtime_error("sandbox: " + started.error().describe());
-  return std::move(started).value();
+  return exa::testing::startTestSandbox(dir, 1u << 21, "exa-bench");
 }
 
 // The limits the tests use: generous enough that no figure measures a limit being hit.

@@ -15,17 +15,21 @@ std::string jailUnsupportedReason() {
   return {};
 }
 
-JailHarness::JailHarness() {
+std::unique_ptr<sandbox::Sandbox> startTestSandbox(const TempDir& dir, uid_t uid_base,
+                                                   const std::string& cgroup_name) {
   sandbox::SandboxOptions options;
   options.zygote_exe = EXA_AGENT_BINARY;
-  options.runtime_dir = dir_.path() + "/run";
-  // Test processes run in parallel: give each its own host uid range.
-  options.uid_base = (1u << 20) + static_cast<uid_t>(::getpid() % 4096) * 256;
+  options.runtime_dir = dir.path() + "/run";
+  options.uid_base = uid_base + static_cast<uid_t>(::getpid() % 4096) * 256;
   options.uid_count = 256;
-  options.cgroup_name = "exa-test";
+  options.cgroup_name = cgroup_name;
   auto started = sandbox::Sandbox::start(options);
   if (!started) throw std::runtime_error("sandbox: " + started.error().describe());
-  sandbox_ = std::move(started).value();
+  return std::move(started).value();
+}
+
+JailHarness::JailHarness() {
+  sandbox_ = startTestSandbox(dir_, 1u << 20, "exa-test");
   pool_ = std::make_unique<policies::WorkerPool>(*sandbox_, policies::PoolOptions{});
 }
 

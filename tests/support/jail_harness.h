@@ -18,6 +18,12 @@ namespace exa::testing {
 /// Why a jail test cannot run here (not root, no user namespaces), or empty when it can.
 std::string jailUnsupportedReason();
 
+/// The real Sandbox with the zygote from the built binary, a runtime dir under `dir`, its own
+/// cgroup name, and 256 host uids from `uid_base` + a slot per process id (tests and benches run
+/// in parallel, and must never hand two live workers the same uid). Throws on failure.
+std::unique_ptr<sandbox::Sandbox> startTestSandbox(const TempDir& dir, uid_t uid_base,
+                                                   const std::string& cgroup_name);
+
 class JailHarness {
  public:
   JailHarness();
