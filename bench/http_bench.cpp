@@ -145,16 +145,33 @@ int main() {
       exa::testing::readFile(std::string(EXA_SOURCE_DIR) + "/examples/ip_allowlist/policy.json"));
   policy["code"] = "file://" + dir.path() + "/ip.zip";
   exa::testing::httpRequest(agent.port(), "POST", "/policy", policy.dump());
+  // A policy that returns at once: what the agent's own path (HTTP, registry, Templates, frames)
+  // costs per call, apart from the seed policy's requests.get.
+  dir.write("noop/code/function.py",
+            "class AIOSv1PolicyRule:\n"
+            "    def __init__(self, rule_id, settings, parameters): pass\n"
+            "    def eval(self, parameters, input_data, context): return {'allowed': True}\n");
+  exa::testing::writeArchive(dir.path() + "/noop", dir.path() + "/noop.zip", "zip");
+  exa::Json noop = {{"name", "noop"}, {"version", "1"}, {"release_tag", "bench"},
+                    {"code", "file://" + dir.path() + "/noop.zip"}, {"type", "python_class_v1"}};
+  exa::testing::httpRequest(agent.port(), "POST", "/policy", noop.dump());
   const std::string execute = R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
                                   "input_data": {"ip": "192.168.0.1"}})";
+  const std::string execute_noop = R"({"policy_rule_uri": "noop:1-bench", "input_data": {}})";
   const int connections = 8;
   std::printf("http_bench: %d keep-alive connections, 3 s per series, %s\n", connections,
               exa::bench::loadAverage().c_str());
   load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 1.0);  // warm-up
   auto ceiling = load(agent.port(), http::verb::get, "/ping", "", connections, 3.0);
+  load(agent.port(), http::verb::post, "/execute_policy", execute_noop, connections, 0.5);  // warm-up
+  auto noop_executed =
+      load(agent.port(), http::verb::post, "/execute_policy", execute_noop, connections, 3.0);
   auto executed = load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 3.0);
   print("GET /ping (fixed reply: the ceiling)", ceiling);
+  print("POST /execute_policy no-op policy (warm)", noop_executed);
   print("POST /execute_policy ip_allowlist (warm)", executed);
+  std::printf("  no-op execute / ceiling: %.1f%%\n",
+              100.0 * noop_executed.requests_per_second / ceiling.requests_per_second);
   auto flask = flaskBaseline(dir.path() + "/src/code", connections);
   if (flask) {
     print("baseline: Flask, import + eval per request", *flask);
