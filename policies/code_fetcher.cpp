@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "common/address_guard.h"
 #include "common/syscall.h"
 #include "common/unique_fd.h"
 #include "policies/sha256.h"
@@ -41,17 +42,6 @@ struct CurlStringFree {
   void operator()(char* text) const { curl_free(text); }
 };
 using CurlString = std::unique_ptr<char, CurlStringFree>;
-
-Status initCurlOnce() {
-  static std::once_flag once;
-  static CURLcode init_rc = CURLE_OK;
-  std::call_once(once, [] { init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (init_rc != CURLE_OK) {
-    return makeError(ErrorCode::kInternal,
-                     std::string("curl_global_init: ") + curl_easy_strerror(init_rc));
-  }
-  return {};
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -123,59 +113,6 @@ Result<ParsedUrl> parseUrl(const std::string& url, const ParsedUrl* base = nullp
   return parsed;
 }
 
-bool isForbiddenV4(uint32_t host_order) {
-  if ((host_order >> 16) == 0xA9FE) return true;  // 169.254.0.0/16, incl. 169.254.169.254
-  return host_order == 0x646464C8;                // 100.100.100.200, Alibaba Cloud metadata
-}
-
-bool isForbiddenV6(const in6_addr& addr) {
-  const uint8_t* b = addr.s6_addr;
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // fe80::/10
-  static const uint8_t kAwsMetadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,
-                                           0,    0,    0,    0,    0, 0, 0x02, 0x54};
-  if (std::memcmp(b, kAwsMetadata, 16) == 0) return true;  // fd00:ec2::254, AWS IMDS over IPv6
-  // IPv4 embedded in IPv6 reaches the IPv4 address: mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96.
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  static const uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0) {
-    uint32_t v4 =
-        (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
-    return isForbiddenV4(v4);
-  }
-  return false;
-}
-
-const char* kForbiddenWhy = "is a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10)";
-
-/// Non-empty when `host` is an IP literal we must never contact.
-std::string forbiddenLiteral(const std::string& host) {
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1 && isForbiddenV4(ntohl(v4.s_addr))) return host;
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && isForbiddenV6(v6)) return host;
-  return {};
-}
-
-/// Non-empty (the address as text) when `sa` is an address we must never connect to.
-std::string forbiddenSockaddr(const sockaddr* sa, size_t len) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
-    sockaddr_in in{};
-    std::memcpy(&in, sa, sizeof in);
-    if (!isForbiddenV4(ntohl(in.sin_addr.s_addr))) return {};
-    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-    return text;
-  }
-  if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, sa, sizeof in6);
-    if (!isForbiddenV6(in6.sin6_addr)) return {};
-    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-    return text;
-  }
-  return {};
-}
-
 bool hostAllowed(const std::string& host, const std::vector<std::string>& allowed) {
   if (allowed.empty()) return true;
   for (const auto& raw : allowed) {
@@ -200,7 +137,7 @@ Status checkNetworkTarget(const ParsedUrl& target, const FetchOptions& options,
   }
   if (std::string bad = forbiddenLiteral(target.host); !bad.empty()) {
     return makeError(ErrorCode::kPermissionDenied,
-                     prefix + "refused: " + bad + " " + kForbiddenWhy);
+                     prefix + "refused: " + bad + " " + kForbiddenAddressWhy);
   }
   return {};
 }
@@ -364,18 +301,6 @@ struct Transfer {
   }
 };
 
-// Runs before curl creates each socket, after DNS: the resolved address is what counts.
-curl_socket_t openSocketHook(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
-  auto* t = static_cast<Transfer*>(clientp);
-  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-  std::string bad = forbiddenSockaddr(&address->addr, address->addrlen);
-  if (!bad.empty()) {
-    t->refused = bad;
-    return CURL_SOCKET_BAD;
-  }
-  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
 // Runs once connected, before the request is sent; a reused connection passes here too.
 int preRequestHook(void* clientp, char* primary_ip, char*, int, int) {
   auto* t = static_cast<Transfer*>(clientp);
@@ -465,7 +390,7 @@ Error curlFailure(CURLcode rc, const Transfer& t, const char* errbuf, const Fetc
   std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
   if (!t.refused.empty()) {
     return makeError(ErrorCode::kPermissionDenied,
-                     t.prefix + "refused: " + t.refused + " " + kForbiddenWhy);
+                     t.prefix + "refused: " + t.refused + " " + kForbiddenAddressWhy);
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     if (!t.connected && !connect_bounded_by_total) {
@@ -526,8 +451,9 @@ Status configure(CURL* easy, Transfer& t, char* errbuf, const FetchOptions& opti
   if (!options.ca_bundle.empty()) set(CURLOPT_CAINFO, options.ca_bundle.c_str());
   set(CURLOPT_USERAGENT, "executor-agent");
   set(CURLOPT_ERRORBUFFER, errbuf);
-  set(CURLOPT_OPENSOCKETFUNCTION, &openSocketHook);
-  set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t));
+  // Runs before curl creates each socket, after DNS: the resolved address is what counts.
+  set(CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
+  set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
   set(CURLOPT_PREREQFUNCTION, &preRequestHook);
   set(CURLOPT_PREREQDATA, static_cast<void*>(&t));
   set(CURLOPT_HEADERFUNCTION, &headerHook);
@@ -607,7 +533,7 @@ Result<FetchResult> fetchHttp(ParsedUrl url, const std::string& dest_path,
 
 Result<FetchResult> fetchToFile(const std::string& url, const std::string& dest_path,
                                 const FetchOptions& options) {
-  EXA_TRY(initCurlOnce());
+  if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
   EXA_ASSIGN_OR_RETURN(ParsedUrl parsed, parseUrl(url));
   const std::string prefix = "fetch " + parsed.redacted + ": ";
   if (parsed.scheme == "file") return fetchFileUrl(parsed, dest_path, options);
