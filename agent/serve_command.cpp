@@ -144,7 +144,8 @@ int serve(const ServeOptions& o) {
   addCollectionRoutes(router, "/policy", policies_registry);
   addCollectionRoutes(router, "/executor", executors);
   addAssetRoutes(router, assets);
-  addExecuteRoutes(router, executor, executor_id);
+  ExecuteForwarder forwarder(executors, ForwardOptions{});
+  addExecuteRoutes(router, executor, forwarder, executor_id);
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;

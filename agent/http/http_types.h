@@ -15,6 +15,9 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
+/// Every request gets one (the caller's, if it sent a plain one); replies and logs carry it.
+inline constexpr const char* kRequestIdHeader = "X-Request-Id";
+
 /// 2xx with {"success": true, "data": data}.
 HttpResponse jsonReply(http::status status, const Json& data);
 /// An error with {"success": false, "message": message, "error": {"type": type}}.

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include <optional>
+#include <random>
 
 #include "common/log.h"
 
@@ -15,6 +16,19 @@ namespace {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+// A caller's own id is kept when it is short and plain (it is echoed into logs and headers);
+// otherwise ours: a per-process random prefix and a counter, unique without a lock.
+std::string requestIdFor(const HttpRequest& request) {
+  std::string_view given = request[kRequestIdHeader];
+  bool plain = !given.empty() && given.size() <= 64 &&
+               given.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789-_.:") == std::string_view::npos;
+  if (plain) return std::string(given);
+  static const std::string prefix = fmt::format("{:08x}", std::random_device{}());
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("{}-{:x}", prefix, ++counter);
+}
 
 // One connection: read a request (limits and timeout set per message), dispatch, write, and
 // loop while the client keeps the connection alive.
@@ -48,7 +62,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return;  // timeout or reset: nothing to answer
     ++in_flight_;  // until the answer is written: shutdown waits for it
     HttpRequest request = parser_->release();
-    HttpResponse response = router_.dispatch(request);
+    std::string request_id = requestIdFor(request);
+    request.set(kRequestIdHeader, request_id);
+    HttpResponse response;
+    {
+      log::RequestScope scope(request_id);
+      auto started = std::chrono::steady_clock::now();
+      response = router_.dispatch(request);
+      LOG_D("{} {} -> {} ({} us)", std::string_view(request.method_string()),
+            std::string_view(request.target()), response.result_int(),
+            std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - started).count());
+    }
+    response.set(kRequestIdHeader, request_id);
     write(std::move(response), request.keep_alive(), /*counted=*/true);
   }
 

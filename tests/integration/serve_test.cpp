@@ -21,11 +21,14 @@ class ServeTest : public ::testing::Test {
     std::string why = exa::testing::jailUnsupportedReason();
     if (!why.empty()) GTEST_SKIP() << why;
   }
+  std::vector<std::string> args() const {
+    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data"};
+  }
   exa::testing::TempDir dir_;
 };
 
 TEST_F(ServeTest, HealthReportsAReadyJail) {
-  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  exa::testing::AgentServer agent(args());
   auto health = httpRequest(agent.port(), "GET", "/health");
   ASSERT_EQ(health.status, 200) << health.body;
   EXPECT_EQ(health.json["success"], true);
@@ -37,8 +40,24 @@ TEST_F(ServeTest, HealthReportsAReadyJail) {
   EXPECT_FALSE(missing.json["message"].get<std::string>().empty());
 }
 
+TEST_F(ServeTest, RequestIdsAreKeptOrAssigned) {
+  exa::testing::AgentServer agent(args());
+  auto given = httpRequest(agent.port(), "GET", "/ping", "", "", "application/json",
+                           {{"X-Request-Id", "trace-42.a_b"}});
+  EXPECT_EQ(given.headers["x-request-id"], "trace-42.a_b");
+  auto first = httpRequest(agent.port(), "GET", "/ping");
+  auto second = httpRequest(agent.port(), "GET", "/ping");
+  EXPECT_FALSE(first.headers["x-request-id"].empty());
+  EXPECT_NE(first.headers["x-request-id"], second.headers["x-request-id"]);
+  // An id that could forge log lines or headers is replaced, not echoed.
+  auto hostile = httpRequest(agent.port(), "GET", "/ping", "", "", "application/json",
+                             {{"X-Request-Id", "a b\"c"}});
+  EXPECT_NE(hostile.headers["x-request-id"], "a b\"c");
+  EXPECT_FALSE(hostile.headers["x-request-id"].empty());
+}
+
 TEST_F(ServeTest, OversizedBodyIs413) {
-  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  exa::testing::AgentServer agent(args());
   // Refused on the announced length, before a byte of the body is read.
   auto big = exa::testing::httpRawRequest(
       agent.port(), "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 17825792\r\n\r\n");
@@ -53,7 +72,7 @@ TEST_F(ServeTest, RefusesAPublicAddressWithoutAuth) {
 }
 
 TEST_F(ServeTest, SigtermStopsCleanly) {
-  exa::testing::AgentServer agent({"--runtime-dir", dir_.path() + "/run"});
+  exa::testing::AgentServer agent(args());
   ASSERT_EQ(httpRequest(agent.port(), "GET", "/health").status, 200);
   int status = agent.stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status)) << status;
