@@ -55,6 +55,9 @@ std::vector<ConfigKey> makeKeys() {
       key<&C::auth, &C::Auth::trusted_peers>(
           "auth.trusted_peers",
           "CIDRs let in without a token (legacy callers), e.g. [\"10.0.0.0/8\"]."),
+      key<&C::auth, &C::Auth::peer_token>(
+          "auth.peer_token",
+          "Bearer token sent to other executors when forwarding an execution to them."),
       key<&C::executor, &C::Executor::id>("executor.id", "This executor's id; \"\" = host name."),
       key<&C::executor, &C::Executor::metadata>(
           "executor.metadata",
@@ -85,7 +88,7 @@ std::vector<ConfigKey> makeKeys() {
           "registry.central_token", "Bearer token for the central Policies System."),
       key<&C::registry, &C::Registry::heartbeat_seconds>(
           "registry.heartbeat_seconds", "Seconds between heartbeats to the central system."),
-      key<&C::log, &C::Log::level>("log.level", "trace, debug, info, warn or error."),
+      key<&C::log, &C::Log::level>("log.level", "debug, info, warn or error."),
       key<&C::log, &C::Log::format>("log.format", "text or json."),
   };
 }

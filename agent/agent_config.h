@@ -34,6 +34,7 @@ struct AgentConfig {
     bool protect_reads = false;
     bool insecure_no_auth = false;
     std::vector<std::string> trusted_peers;
+    std::string peer_token;
     bool operator==(const Auth&) const = default;
   };
   struct Executor {

@@ -146,7 +146,7 @@ Status validateAgentConfig(AgentConfig& config) {
   EXA_TRY(checkUrl("registry.central_url", config.registry.central_url));
   if (config.registry.heartbeat_seconds < 1)
     return invalid("registry.heartbeat_seconds: must be at least 1");
-  EXA_TRY(checkOneOf("log.level", config.log.level, {"trace", "debug", "info", "warn", "error"}));
+  EXA_TRY(checkOneOf("log.level", config.log.level, {"debug", "info", "warn", "error"}));
   EXA_TRY(checkOneOf("log.format", config.log.format, {"text", "json"}));
   return {};
 }

@@ -1,6 +1,9 @@
 // Type 2 execution: registry -> templates -> code cache -> warm worker -> output check.
 #include "agent/execute_service.h"
 
+#include <fnmatch.h>
+
+#include <chrono>
 #include <variant>
 
 namespace exa::agent {
@@ -37,9 +40,12 @@ ExecuteService::prepareRule(const std::string& uri, const Json& document) {
   auto code = cache_.get(rule->code, rule->code_sha256);
   if (!code) return fromError(code.error());
   auto p = std::make_shared<Prepared>();
-  p->call.identity = code->digest + "\n" + dumpJson(settings);
-  p->call.load = {code->code_dir, uri, settings, rule->policy_parameters};
   p->call.limits = limits_.worker;
+  p->call.limits.host_network = hostNetworkFor(uri);
+  // Workers are shared only by calls that would build the same one.
+  p->call.identity = code->digest + "\n" + dumpJson(settings) +
+                     (p->call.limits.host_network ? "\nhost-network" : "");
+  p->call.load = {code->code_dir, uri, settings, rule->policy_parameters};
   p->call.call_limits = limits_.call;
   p->templates = std::make_shared<const policies::PolicyTemplates>(std::move(templates).value());
   return std::shared_ptr<const Prepared>(std::move(p));
@@ -70,6 +76,12 @@ ExecuteService::prepare(const std::string& uri, const Json& parameters) {
   return std::shared_ptr<const Prepared>(std::move(p));
 }
 
+bool ExecuteService::hostNetworkFor(const std::string& uri) const {
+  for (const auto& glob : limits_.host_network_policies)
+    if (::fnmatch(glob.c_str(), uri.c_str(), 0) == 0) return true;
+  return false;
+}
+
 bool ExecuteService::acquire(const std::string& uri) {
   std::lock_guard lock(mutex_);
   size_t& n = in_flight_[uri];
@@ -85,6 +97,16 @@ void ExecuteService::release(const std::string& uri) {
 
 policies::CallResult ExecuteService::execute(const std::string& uri, const Json& input,
                                              const Json& parameters) {
+  auto started = std::chrono::steady_clock::now();
+  policies::CallResult result = executeOnce(uri, input, parameters);
+  if (observer_)
+    observer_(result.ok() ? std::string_view() : std::string_view(result.error->type),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return result;
+}
+
+policies::CallResult ExecuteService::executeOnce(const std::string& uri, const Json& input,
+                                                 const Json& parameters) {
   if (!acquire(uri))
     return failed({"busy", "policy " + uri + " already has " +
                                std::to_string(limits_.max_in_flight_per_policy) +

@@ -6,10 +6,13 @@
 // passed to eval and merged back key by key from each reply.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "agent/registry/policy_registry.h"
 #include "policies/code_cache.h"
@@ -25,16 +28,28 @@ struct ExecuteLimits {
   /// Calls of one policy running at once; more are refused with `busy` (429) at once rather than
   /// queued, so that a flood of one policy cannot hold every HTTP thread and starve the others.
   size_t max_in_flight_per_policy = 4;
+  /// Policy URI globs (fnmatch) whose workers get the host's network: an operator's decision
+  /// (DESIGN.md §8 "Network"), never the policy's.
+  std::vector<std::string> host_network_policies;
 };
+
+/// Told the outcome ("" = success, else the CallError type) and duration of every execution.
+using ExecutionObserver = std::function<void(std::string_view error_type, double seconds)>;
 
 class ExecuteService {
  public:
   ExecuteService(const Collection& registry, DocumentStore& store, policies::CodeCache& cache,
-                 policies::WorkerPool& pool, ExecuteLimits limits)
-      : registry_(registry), store_(store), cache_(cache), pool_(pool), limits_(limits) {}
+                 policies::WorkerPool& pool, ExecuteLimits limits, ExecutionObserver observer = {})
+      : registry_(registry),
+        store_(store),
+        cache_(cache),
+        pool_(pool),
+        limits_(std::move(limits)),
+        observer_(std::move(observer)) {}
 
   /// `parameters` overrides the stored ones key by key (null: none).
   policies::CallResult execute(const std::string& uri, const Json& input, const Json& parameters);
+
   /// Type 2 management: a fresh instance, nothing persists (DESIGN.md §8).
   policies::CallResult manage(const std::string& uri, const std::string& action, const Json& data);
 
@@ -53,12 +68,16 @@ class ExecuteService {
   /// Takes one of `uri`'s in-flight slots; false when all are taken.
   bool acquire(const std::string& uri);
   void release(const std::string& uri);
+  policies::CallResult executeOnce(const std::string& uri, const Json& input,
+                                   const Json& parameters);
+  bool hostNetworkFor(const std::string& uri) const;
 
   const Collection& registry_;
   DocumentStore& store_;
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;
+  ExecutionObserver observer_;
   std::mutex mutex_;  // guards contexts_, in_flight_ and prepared_
   std::map<std::string, Json> contexts_;
   std::map<std::string, size_t> in_flight_;

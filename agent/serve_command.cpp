@@ -11,7 +11,9 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
+#include "agent/metrics/agent_metrics.h"
 #include "agent/http/server.h"
 #include "agent/registry/asset_store.h"
 #include "agent/registry/document_store.h"
@@ -19,6 +21,7 @@
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/metrics_routes.h"
 #include "agent/routes/asset_routes.h"
 #include "agent/routes/collection_routes.h"
 #include "policies/requirements.h"
@@ -29,46 +32,109 @@
 namespace exa::agent {
 namespace {
 
-Result<std::pair<std::string, uint16_t>> parseListen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos)
-    return makeError(ErrorCode::kInvalidArgument, "--listen wants HOST:PORT, got " + listen);
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = -1;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
+// A flag sets one config key; it is recorded now and applied after the file and environment.
+template <typename T>
+CLI::Option* flag(CLI::App* app, ServeOptions& o, const std::string& name, const std::string& help,
+                  std::function<void(AgentConfig&, const T&)> set) {
+  return app->add_option_function<T>(
+      name,
+      [&o, set](const T& value) {
+        o.flag_overrides.push_back([set, value](AgentConfig& c) { set(c, value); });
+      },
+      help);
+}
+
+CLI::Option* switchFlag(CLI::App* app, ServeOptions& o, const std::string& name,
+                        const std::string& help, std::function<void(AgentConfig&)> set) {
+  return app->add_flag_function(
+      name, [&o, set](int64_t) { o.flag_overrides.push_back(set); }, help);
+}
+
+Result<AgentConfig> assembleConfig(const ServeOptions& o) {
+  AgentConfig config;
+  if (!o.config_path.empty()) {
+    EXA_ASSIGN_OR_RETURN(config, loadAgentConfig(o.config_path));
   }
-  if (port < 0 || port > 65535)
-    return makeError(ErrorCode::kInvalidArgument, "--listen: bad port in " + listen);
-  return std::make_pair(host, static_cast<uint16_t>(port));
+  EXA_TRY(applyEnvironment(config));
+  for (const auto& name : unknownEnvironmentNames(environ))
+    LOG_W("environment variable {} is no configuration key; ignored", name);
+  for (const auto& apply : o.flag_overrides) apply(config);
+  EXA_TRY(validateAgentConfig(config));
+  return config;
+}
+
+std::string hostName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
 }
 
 }  // namespace
 
 CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
+  using S = std::string;
+  using U = uint64_t;
   CLI::App* serve = app.add_subcommand("serve", "Run the agent: HTTP API over the jail");
-  serve->add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)");
-  serve->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
-  serve->add_option("--threads", o.threads, "HTTP threads (default: one per core, at least 2)");
-  serve->add_option("--max-in-flight-per-policy", o.max_in_flight_per_policy,
-                    "Concurrent calls of one policy (default: half the HTTP threads)");
-  serve->add_option("--data-dir", o.data_dir, "Registry database and code cache");
-  serve->add_option("--executor-id", o.executor_id, "This agent's executor id (default: host name)");
-  serve->add_option("--file-root", o.file_roots, "Allow file:// policy code under this dir");
-  serve->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
-  serve->add_option("--package-index", o.package_index, "Else from this index (PEP 503 URL)");
-  serve->add_option("--token", o.token, "Bearer token for changing and executing routes")
-      ->envname("EXECUTOR_AGENT_TOKEN");
-  serve->add_flag("--protect-reads", o.protect_reads, "Require the token on reads too");
-  serve->add_flag("--insecure-no-auth", o.insecure_no_auth,
-                  "Listen on a non-loopback address without a token");
+  // A flag given twice: the last one wins, as scripts that append an override expect.
+  serve->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  serve->add_option("--config", o.config_path,
+                    "TOML configuration file (the package's: " + S(kDefaultConfigPath) + ")");
+  flag<S>(serve, o, "--listen", "HOST:PORT to listen on (port 0: any free port)",
+          [](AgentConfig& c, const S& v) { c.server.listen = v; });
+  flag<U>(serve, o, "--threads", "HTTP threads (default: one per core, at least 2)",
+          [](AgentConfig& c, const U& v) { c.server.threads = v; });
+  flag<S>(serve, o, "--advertise-url", "URL other machines reach this agent at",
+          [](AgentConfig& c, const S& v) { c.server.advertise_url = v; });
+  flag<S>(serve, o, "--tls-cert", "PEM certificate chain (with --tls-key: HTTPS)",
+          [](AgentConfig& c, const S& v) { c.server.tls_cert = v; });
+  flag<S>(serve, o, "--tls-key", "PEM private key",
+          [](AgentConfig& c, const S& v) { c.server.tls_key = v; });
+  flag<S>(serve, o, "--token", "Bearer token for changing and executing routes",
+          [](AgentConfig& c, const S& v) { c.auth.token = v, c.auth.token_file.clear(); });
+  flag<S>(serve, o, "--token-file", "Read the bearer token from this file",
+          [](AgentConfig& c, const S& v) { c.auth.token_file = v, c.auth.token.clear(); });
+  switchFlag(serve, o, "--protect-reads", "Require the token on reads too",
+             [](AgentConfig& c) { c.auth.protect_reads = true; });
+  switchFlag(serve, o, "--insecure-no-auth", "Listen on a non-loopback address without a token",
+             [](AgentConfig& c) { c.auth.insecure_no_auth = true; });
+  flag<S>(serve, o, "--executor-id", "This agent's executor id (default: host name)",
+          [](AgentConfig& c, const S& v) { c.executor.id = v; });
+  flag<S>(serve, o, "--data-dir", "Registry database and code cache",
+          [](AgentConfig& c, const S& v) { c.executor.data_dir = v; });
+  flag<S>(serve, o, "--runtime-dir", "Agent runtime dir (jail mountpoint)",
+          [](AgentConfig& c, const S& v) { c.executor.runtime_dir = v; });
+  flag<U>(serve, o, "--max-in-flight-per-policy",
+          "Concurrent calls of one policy (default: half the HTTP threads)",
+          [](AgentConfig& c, const U& v) { c.execution.max_in_flight_per_policy = v; });
+  flag<std::vector<S>>(serve, o, "--file-root",
+                       "Allow file:// policy code under this dir (repeatable)",
+                       [](AgentConfig& c, const std::vector<S>& v) { c.code.file_roots = v; })
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  flag<S>(serve, o, "--wheelhouse", "Install requirements.txt from these wheels",
+          [](AgentConfig& c, const S& v) { c.code.wheelhouse = v; });
+  flag<S>(serve, o, "--package-index", "Else from this index (PEP 503 URL)",
+          [](AgentConfig& c, const S& v) { c.code.package_index = v; });
+  flag<S>(serve, o, "--central-url", "A central Policies System to register with",
+          [](AgentConfig& c, const S& v) { c.registry.central_url = v; });
+  flag<S>(serve, o, "--log-level", "debug, info, warn or error",
+          [](AgentConfig& c, const S& v) { c.log.level = v; });
+  flag<S>(serve, o, "--log-format", "text or json (one object per line)",
+          [](AgentConfig& c, const S& v) { c.log.format = v; });
+  serve->footer("Every flag overrides a key of the configuration file, and EXECUTOR_AGENT_<SECTION>_"
+                "<KEY> variables override the file too (docs/configuration.md).");
   return serve;
 }
 
 int serve(const ServeOptions& o) {
-  auto listen = parseListen(o.listen);
+  auto assembled = assembleConfig(o);
+  if (!assembled) {
+    LOG_E("configuration: {}", assembled.error().describe());
+    return 2;
+  }
+  const AgentConfig& config = *assembled;
+  log::setLevel(config.log.level);
+  log::setFormat(config.log.format);
+  auto listen = parseListenAddress(config.server.listen);
   if (!listen) {
     LOG_E("{}", listen.error().describe());
     return 2;
@@ -77,9 +143,15 @@ int serve(const ServeOptions& o) {
   // (DESIGN.md §8), unless the operator explicitly says otherwise.
   boost::system::error_code bad_address;
   auto address = boost::asio::ip::make_address(listen->first, bad_address);
-  if (!bad_address && !address.is_loopback() && o.token.empty() && !o.insecure_no_auth) {
-    LOG_E("refusing to listen on {} without a token; set --token (or EXECUTOR_AGENT_TOKEN), "
-          "use a loopback address, or --insecure-no-auth", listen->first);
+  if (!bad_address && !address.is_loopback() && config.auth.token.empty() &&
+      !config.auth.insecure_no_auth) {
+    LOG_E("refusing to listen on {} without a token; set auth.token (--token, "
+          "EXECUTOR_AGENT_TOKEN), use a loopback address, or auth.insecure_no_auth", listen->first);
+    return 2;
+  }
+  if (!config.registry.central_url.empty()) {
+    LOG_E("registry.central_url: registering with a central Policies System is not available "
+          "in this build yet; leave it empty");
     return 2;
   }
   // SIGTERM/SIGINT are taken by one thread with sigwait: blocked here, before any thread
@@ -91,31 +163,38 @@ int serve(const ServeOptions& o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   sandbox::SandboxOptions sandbox_options;
-  sandbox_options.runtime_dir = o.runtime_dir;
+  sandbox_options.runtime_dir = config.executor.runtime_dir;
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
   if (!sandbox) {
     LOG_E("sandbox: {}", sandbox.error().describe());
     return 1;
   }
-  policies::WorkerPool pool(**sandbox, policies::PoolOptions{});
+  AgentMetrics metrics(EXA_VERSION);
+  policies::PoolOptions pool_options;
+  pool_options.on_retire = [&metrics](const std::string& reason) {
+    metrics.recordWorkerKill(reason);
+  };
+  policies::WorkerPool pool(**sandbox, pool_options);
+  metrics.setWorkerStateSource([&pool] { return pool.workersByState(); });
+  const std::string& data_dir = config.executor.data_dir;
   std::error_code ec;
-  std::filesystem::create_directories(o.data_dir, ec);
+  std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    LOG_E("--data-dir {}: {}", o.data_dir, ec.message());
+    LOG_E("executor.data_dir {}: {}", data_dir, ec.message());
     return 1;
   }
-  auto store = DocumentStore::open(o.data_dir + "/registry.db");
+  auto store = DocumentStore::open(data_dir + "/registry.db");
   if (!store) {
     LOG_E("registry: {}", store.error().describe());
     return 1;
   }
-  AssetStore assets(**store, o.data_dir + "/assets");
+  AssetStore assets(**store, data_dir + "/assets");
   policies::CodeCacheOptions cache_options;
-  cache_options.root = o.data_dir + "/code";
+  cache_options.root = data_dir + "/code";
   cache_options.local_file = [&assets](const std::string& url) { return assets.localPathForUrl(url); };
-  cache_options.fetch.file_roots = o.file_roots;
-  policies::RequirementsOptions requirements{.wheelhouse = o.wheelhouse,
-                                             .package_index = o.package_index};
+  cache_options.fetch.file_roots = config.code.file_roots;
+  policies::RequirementsOptions requirements{.wheelhouse = config.code.wheelhouse,
+                                             .package_index = config.code.package_index};
   cache_options.install_requirements = [&](const std::string& code, const std::string& deps) {
     return policies::installRequirements(**sandbox, code, deps, requirements);
   };
@@ -126,42 +205,58 @@ int serve(const ServeOptions& o) {
   }
   Collection policies_registry(**store, policyCollection());
   Collection executors(**store, executorCollection());
+  size_t threads = config.server.threads != 0 ? config.server.threads
+                                              : std::max(2u, std::thread::hardware_concurrency());
   ExecuteLimits execute_limits;
-  size_t threads = o.threads != 0 ? o.threads : std::max(2u, std::thread::hardware_concurrency());
-  execute_limits.max_in_flight_per_policy =
-      o.max_in_flight_per_policy != 0 ? o.max_in_flight_per_policy : std::max<size_t>(1, threads / 2);
-  ExecuteService executor(policies_registry, **store, **cache, pool, execute_limits);
-  std::string executor_id = o.executor_id;
-  if (executor_id.empty()) {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    executor_id = host;
-  }
+  execute_limits.max_in_flight_per_policy = config.execution.max_in_flight_per_policy != 0
+                                                ? config.execution.max_in_flight_per_policy
+                                                : std::max<size_t>(1, threads / 2);
+  execute_limits.max_context_bytes = config.execution.context_max_bytes;
+  execute_limits.host_network_policies = config.execution.host_network_policies;
+  ExecuteService executor(policies_registry, **store, **cache, pool, execute_limits,
+                          [&metrics](std::string_view error_type, double seconds) {
+                            metrics.recordPolicyExecution(error_type, seconds);
+                          });
+  std::string executor_id = config.executor.id.empty() ? hostName() : config.executor.id;
 
   Router router;
-  router.requireToken(o.token, o.protect_reads);
+  router.requireToken(config.auth.token, config.auth.protect_reads);
+  std::vector<Cidr> peers;
+  for (const auto& block : config.auth.trusted_peers) peers.push_back(*parseCidr(block));  // validated
+  router.trustPeers(std::move(peers));
   addHealthRoutes(router, **sandbox, pool);
+  addMetricsRoute(router, metrics);
   addCollectionRoutes(router, "/policy", policies_registry);
   addCollectionRoutes(router, "/executor", executors);
   addAssetRoutes(router, assets);
-  ExecuteForwarder forwarder(executors, ForwardOptions{});
+  ExecuteForwarder forwarder(executors, ForwardOptions{.peer_token = config.auth.peer_token});
   addExecuteRoutes(router, executor, forwarder, executor_id);
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
   server_options.threads = threads;
+  server_options.max_body_bytes = config.server.max_body_bytes;
+  server_options.tls_cert = config.server.tls_cert;
+  server_options.tls_key = config.server.tls_key;
+  server_options.on_request = [&metrics](const std::string& route, const HttpRequest& request,
+                                         const HttpResponse& response, double seconds) {
+    metrics.recordHttpRequest(route, std::string(request.method_string()),
+                              response.result_int(), seconds);
+  };
   HttpServer server(router, server_options);
   auto port = server.listen();
   if (!port) {
     LOG_E("{}", port.error().describe());
     return 1;
   }
-  assets.setBaseUrl("http://" + listen->first + ":" + std::to_string(*port));
+  std::string scheme = config.server.tls_cert.empty() ? "http" : "https";
+  std::string host = address.is_v6() ? "[" + listen->first + "]" : listen->first;
+  std::string local_url = scheme + "://" + host + ":" + std::to_string(*port);
+  assets.setBaseUrl(config.server.advertise_url.empty() ? local_url : config.server.advertise_url);
   // The first line on stdout says where we listen (tests and scripts read it with port 0).
-  std::printf("listening on http://%s:%u\n", listen->first.c_str(), *port);
+  std::printf("listening on %s\n", local_url.c_str());
   std::fflush(stdout);
-  LOG_I("executor {} serving on {}:{} ({})", executor_id, listen->first, *port,
-        (*sandbox)->limitsInForce());
+  LOG_I("executor {} serving on {} ({})", executor_id, local_url, (*sandbox)->limitsInForce());
 
   std::thread signals([&] {
     int sig = 0;

@@ -14,6 +14,23 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 
 /// Sets the threshold from "debug", "info", "warn" or "error"; false for anything else.
 bool setLevel(std::string_view name);
+/// "text" (one human line) or "json" (one object per line, for log shippers); false otherwise.
+bool setFormat(std::string_view name);
+
+/// While alive, lines logged on this thread carry `request_id` (a handler runs on one thread
+/// from dispatch to reply, so everything it logs is tied to its request).
+class RequestScope {
+ public:
+  explicit RequestScope(std::string_view request_id);
+  ~RequestScope();
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+
+ private:
+  std::string_view previous_;
+};
+/// The current thread's request id, "" outside a request.
+std::string_view currentRequestId();
 bool enabled(Level level);
 void write(Level level, const char* func, int line, std::string_view text);
 

@@ -12,9 +12,9 @@ packages=(
   # agent and the libraries later issues use
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev
-  libcli11-dev
+  libcli11-dev libtomlplusplus-dev prometheus-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip
+  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip openssl
 )
 
 missing=()

@@ -7,11 +7,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "policies/policy_worker.h"
 
@@ -24,6 +27,10 @@ struct PoolOptions {
   uint64_t max_idle_memory_bytes = 4ull << 30;
   uint64_t max_calls_per_worker = 10000;
   std::chrono::seconds idle_timeout{300};
+  /// Told why each worker was retired (killed): the call's error type when it died in a call
+  /// (timeout, memory_exceeded, crashed, ...), or leftovers, recycled, fresh_isolation,
+  /// idle_timeout, policy_cap, budget. Called outside the pool's lock.
+  std::function<void(const std::string& reason)> on_retire;
 };
 
 enum class Isolation { kWarm, kFresh };
@@ -42,6 +49,7 @@ struct PoolStats {
   uint64_t reused = 0;
   uint64_t retired = 0;
   size_t idle = 0;
+  size_t busy = 0;  ///< checked out, running a call
 };
 
 class WorkerPool {
@@ -55,6 +63,8 @@ class WorkerPool {
   CallResult management(const PolicyCall& call, const std::string& action, const Json& data);
 
   PoolStats stats() const;
+  /// {"idle", n}, {"busy", n}: for the workers gauge.
+  std::vector<std::pair<std::string, double>> workersByState() const;
   /// Retires idle workers past their idle timeout; cheap, called on every checkout too.
   void pruneIdle();
 
@@ -69,13 +79,21 @@ class WorkerPool {
     std::list<std::string>::iterator lru;
   };
 
+  /// Workers to kill, each with the reason it goes; killed (and reported) outside the lock.
+  using Doomed = std::list<std::pair<std::unique_ptr<PolicyWorker>, std::string>>;
+
   std::unique_ptr<PolicyWorker> checkout(const PolicyCall& call, CallError* error);
-  void checkin(const PolicyCall& call, std::unique_ptr<PolicyWorker> worker);
+  void checkin(const PolicyCall& call, std::unique_ptr<PolicyWorker> worker,
+               const CallResult& result);
+  void keepIdleLocked(const PolicyCall& call, std::unique_ptr<PolicyWorker> worker,
+                      Doomed& doomed);
+  /// Reports each doomed worker's reason, then kills them; called without the lock.
+  void retire(Doomed& doomed);
   template <typename Fn>
   CallResult withWorker(const PolicyCall& call, Fn&& fn);
-  void evictOverBudgetLocked(std::list<std::unique_ptr<PolicyWorker>>& doomed);
-  void pruneIdleLocked(std::list<std::unique_ptr<PolicyWorker>>& doomed);
-  void retireLocked(std::list<Idle>& idle, std::list<std::unique_ptr<PolicyWorker>>& doomed);
+  void evictOverBudgetLocked(Doomed& doomed);
+  void pruneIdleLocked(Doomed& doomed);
+  void retireLocked(std::list<Idle>& idle, Doomed& doomed, const char* reason);
   bool overBudgetLocked() const;
 
   sandbox::Sandbox& sandbox_;

@@ -1,6 +1,8 @@
 // Segment matching for the route table.
 #include "agent/http/router.h"
 
+#include <sys/socket.h>
+
 #include "common/log.h"
 
 namespace exa::agent {
@@ -29,6 +31,34 @@ int hexValue(char c) {
   return -1;
 }
 
+// The address as a Cidr-comparable (family, bytes); a v4-mapped v6 address counts as v4.
+std::pair<int, std::array<uint8_t, 16>> addressBytes(const boost::asio::ip::address& address) {
+  std::array<uint8_t, 16> bytes{};
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    auto v4 = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_bytes();
+    std::copy(v4.begin(), v4.end(), bytes.begin());
+    return {AF_INET, bytes};
+  }
+  if (address.is_v4()) {
+    auto v4 = address.to_v4().to_bytes();
+    std::copy(v4.begin(), v4.end(), bytes.begin());
+    return {AF_INET, bytes};
+  }
+  auto v6 = address.to_v6().to_bytes();
+  std::copy(v6.begin(), v6.end(), bytes.begin());
+  return {AF_INET6, bytes};
+}
+
+bool inBlock(int family, const std::array<uint8_t, 16>& bytes, const Cidr& block) {
+  if (family != block.family) return false;
+  int bits = block.prefix_length;
+  for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+    uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((bytes[i] & mask) != (block.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool percentDecode(std::string_view in, std::string& out) {
@@ -48,7 +78,7 @@ bool percentDecode(std::string_view in, std::string& out) {
 }
 
 void Router::add(http::verb method, const std::string& pattern, Handler handler, Access access) {
-  routes_.push_back({method, splitPath(pattern), std::move(handler), access});
+  routes_.push_back({method, pattern, splitPath(pattern), std::move(handler), access});
 }
 
 void Router::requireToken(std::string token, bool protect_reads) {
@@ -56,9 +86,21 @@ void Router::requireToken(std::string token, bool protect_reads) {
   protect_reads_ = protect_reads;
 }
 
-bool Router::authorized(const HttpRequest& request, Access access) const {
+void Router::trustPeers(std::vector<Cidr> peers) { trusted_peers_ = std::move(peers); }
+
+bool Router::trusted(const boost::asio::ip::address& peer) const {
+  if (trusted_peers_.empty() || peer.is_unspecified()) return false;
+  auto [family, bytes] = addressBytes(peer);
+  for (const auto& block : trusted_peers_)
+    if (inBlock(family, bytes, block)) return true;
+  return false;
+}
+
+bool Router::authorized(const HttpRequest& request, const boost::asio::ip::address& peer,
+                        Access access) const {
   if (token_.empty() || access == Access::kOpen) return true;
   if (access == Access::kRead && !protect_reads_) return true;
+  if (trusted(peer)) return true;
   auto header = request[http::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() != kBearer.size() + token_.size() || !header.starts_with(kBearer)) return false;
@@ -69,7 +111,9 @@ bool Router::authorized(const HttpRequest& request, Access access) const {
   return diff == 0;
 }
 
-HttpResponse Router::dispatch(const HttpRequest& request) const {
+HttpResponse Router::dispatch(const HttpRequest& request, const boost::asio::ip::address& peer,
+                              std::string* route_pattern) const {
+  if (route_pattern != nullptr) *route_pattern = "unmatched";
   std::string_view target = request.target();
   std::string_view path = target.substr(0, target.find('?'));
   std::vector<std::string> segments = splitPath(path);
@@ -90,7 +134,8 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
     if (!match) continue;
     path_known = true;
     if (route.method != request.method()) continue;
-    if (!authorized(request, route.access))
+    if (route_pattern != nullptr) *route_pattern = route.pattern;
+    if (!authorized(request, peer, route.access))
       return errorReply(http::status::unauthorized, "unauthorized", "unauthorized");
     try {
       return route.handler(request, params);

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/ip/address.hpp>
+
+#include "agent/agent_config.h"
 #include "agent/http/http_types.h"
 
 namespace exa::agent {
@@ -27,21 +30,30 @@ class Router {
   /// With a token, protected routes answer 401 (and nothing else) without
   /// `Authorization: Bearer <token>`.
   void requireToken(std::string token, bool protect_reads);
+  /// Callers from these address blocks need no token (the original central and SDK, which
+  /// cannot send one: DESIGN.md §8 "Auth").
+  void trustPeers(std::vector<Cidr> peers);
   /// Picks the route and runs it; a handler that throws becomes a 500 naming nothing internal.
-  HttpResponse dispatch(const HttpRequest& request) const;
+  /// `route_pattern` gets the matched pattern ("/policy/<uri>"), or "unmatched".
+  HttpResponse dispatch(const HttpRequest& request, const boost::asio::ip::address& peer = {},
+                        std::string* route_pattern = nullptr) const;
 
  private:
   struct Route {
     http::verb method;
+    std::string pattern;
     std::vector<std::string> segments;  ///< "<name>" marks a parameter
     Handler handler;
     Access access;
   };
-  bool authorized(const HttpRequest& request, Access access) const;
+  bool authorized(const HttpRequest& request, const boost::asio::ip::address& peer,
+                  Access access) const;
+  bool trusted(const boost::asio::ip::address& peer) const;
 
   std::vector<Route> routes_;
   std::string token_;
   bool protect_reads_ = false;
+  std::vector<Cidr> trusted_peers_;
 };
 
 /// "%3A" -> ":"; false on a malformed escape.

@@ -1,9 +1,11 @@
 // Listener and per-connection session.
 #include "agent/http/server.h"
 
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <optional>
 #include <random>
@@ -30,27 +32,47 @@ std::string requestIdFor(const HttpRequest& request) {
   return fmt::format("{}-{:x}", prefix, ++counter);
 }
 
-// One connection: read a request (limits and timeout set per message), dispatch, write, and
-// loop while the client keeps the connection alive.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: (TLS handshake,) read a request (limits and timeout set per message),
+// dispatch, write, and loop while the client keeps the connection alive. `Stream` is
+// beast::tcp_stream or beast::ssl_stream over one.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, const Router& router, const ServerOptions& options,
-          std::atomic<int>& in_flight)
-      : stream_(std::move(socket)), router_(router), options_(options), in_flight_(in_flight) {}
+  template <typename... StreamArgs>
+  Session(const Router& router, const ServerOptions& options, std::atomic<int>& in_flight,
+          tcp::socket&& socket, StreamArgs&&... stream_args)
+      : stream_(std::move(socket), std::forward<StreamArgs>(stream_args)...),
+        router_(router),
+        options_(options),
+        in_flight_(in_flight) {
+    beast::error_code ec;
+    peer_ = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec).address();
+  }
 
   void start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->options_.read_timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server,
+                                      [self](beast::error_code ec) {
+                                        if (!ec) self->read();
+                                      });
+      } else {
+        self->read();
+      }
+    });
   }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
   void read() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-    stream_.expires_after(options_.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(options_.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
+                     beast::bind_front_handler(&Session::onRead, this->shared_from_this()));
   }
 
   void onRead(beast::error_code ec, std::size_t) {
@@ -62,28 +84,32 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return;  // timeout or reset: nothing to answer
     ++in_flight_;  // until the answer is written: shutdown waits for it
     HttpRequest request = parser_->release();
+    HttpResponse response = handle(request);
+    write(std::move(response), request.keep_alive(), /*counted=*/true);
+  }
+
+  HttpResponse handle(HttpRequest& request) {
     std::string request_id = requestIdFor(request);
     request.set(kRequestIdHeader, request_id);
-    HttpResponse response;
-    {
-      log::RequestScope scope(request_id);
-      auto started = std::chrono::steady_clock::now();
-      response = router_.dispatch(request);
-      LOG_D("{} {} -> {} ({} us)", std::string_view(request.method_string()),
-            std::string_view(request.target()), response.result_int(),
-            std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - started).count());
-    }
+    log::RequestScope scope(request_id);
+    auto started = std::chrono::steady_clock::now();
+    std::string route;
+    HttpResponse response = router_.dispatch(request, peer_, &route);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    LOG_D("{} {} -> {} ({:.0f} us)", std::string_view(request.method_string()),
+          std::string_view(request.target()), response.result_int(), seconds * 1e6);
+    if (options_.on_request) options_.on_request(route, request, response, seconds);
     response.set(kRequestIdHeader, request_id);
-    write(std::move(response), request.keep_alive(), /*counted=*/true);
+    return response;
   }
 
   void write(HttpResponse response, bool keep_alive, bool counted = false) {
     response.keep_alive(keep_alive);
     auto shared = std::make_shared<HttpResponse>(std::move(response));
     http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, keep_alive, counted](beast::error_code ec,
-                                                                               std::size_t) {
+                      [self = this->shared_from_this(), shared, keep_alive, counted](
+                          beast::error_code ec, std::size_t) {
                         if (counted) --self->in_flight_;
                         if (ec) return;
                         if (!keep_alive) return self->close();
@@ -92,17 +118,41 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const Router& router_;
   const ServerOptions& options_;
   std::atomic<int>& in_flight_;
+  net::ip::address peer_;
 };
+
+Result<net::ssl::context> tlsContext(const ServerOptions& options) {
+  net::ssl::context tls(net::ssl::context::tls_server);
+  // TLS 1.2 and newer only; compression off (CRIME).
+  tls.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                  net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                  net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression);
+  beast::error_code ec;
+  tls.use_certificate_chain_file(options.tls_cert, ec);
+  if (ec)
+    return makeError(ErrorCode::kInvalidArgument,
+                     "server.tls_cert " + options.tls_cert + ": " + ec.message());
+  tls.use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
+  if (ec)
+    return makeError(ErrorCode::kInvalidArgument,
+                     "server.tls_key " + options.tls_key + ": " + ec.message());
+  return tls;
+}
 
 }  // namespace
 
@@ -112,6 +162,10 @@ HttpServer::HttpServer(const Router& router, ServerOptions options)
 HttpServer::~HttpServer() { stop(); }
 
 Result<uint16_t> HttpServer::listen() {
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    EXA_ASSIGN_OR_RETURN(auto tls, tlsContext(options_));
+    tls_.emplace(std::move(tls));
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(options_.host, ec);
   if (ec) return makeError(ErrorCode::kInvalidArgument, "listen address " + options_.host + ": " + ec.message());
@@ -133,7 +187,14 @@ void HttpServer::accept() {
       if (ec != net::error::operation_aborted) LOG_W("accept: {}", ec.message());
       if (!acceptor_.is_open()) return;
     } else {
-      std::make_shared<Session>(std::move(socket), router_, options_, in_flight_)->start();
+      if (tls_)
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            router_, options_, in_flight_, std::move(socket), *tls_)
+            ->start();
+      else
+        std::make_shared<Session<beast::tcp_stream>>(router_, options_, in_flight_,
+                                                     std::move(socket))
+            ->start();
     }
     accept();
   });

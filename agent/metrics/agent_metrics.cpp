@@ -1,19 +1,15 @@
-// The agent's metric set and its recording helpers.
 #include "agent/metrics/agent_metrics.h"
 
-#include <charconv>
 #include <chrono>
+
+#include <prometheus/text_serializer.h>
 
 namespace exa::agent {
 namespace {
 
-std::string named(std::string_view suffix) {
-  return "executor_agent_" + std::string(suffix);
-}
-
 size_t outcomeIndex(std::string_view type) {
   if (type.empty()) return 0;  // "ok"
-  // Rejected before any policy code ran, for the same reason: what the caller sent.
+  // Refused before any policy code ran, for the same reason: what the caller sent.
   if (type == "invalid_settings" || type == "invalid_parameters" || type == "invalid_management")
     type = "invalid_input";
   for (size_t i = 0; i < kPolicyOutcomes.size(); ++i)
@@ -33,60 +29,73 @@ std::string_view policyOutcome(std::string_view call_error_type) {
   return kPolicyOutcomes[outcomeIndex(call_error_type)];
 }
 
-AgentMetrics::AgentMetrics(std::string_view version, double start_time_seconds)
-    : http_requests_(registry_.counter(named("http_requests_total"),
-                                       "HTTP requests answered, by route pattern, method and "
-                                       "status.",
-                                       {"route", "method", "status"})),
-      http_request_duration_(registry_.histogram(
-          named("http_request_duration_seconds"),
-          "Time to handle an HTTP request, by route pattern.", {"route"}, latencyBuckets())),
-      worker_kills_(registry_.counter(named("worker_kills_total"),
-                                      "Policy workers killed, by reason.", {"reason"})),
-      policy_duration_(registry_.histogram(named("policy_execution_duration_seconds"),
-                                           "Time of a policy execution, by outcome.",
-                                           {"outcome"}, latencyBuckets())) {
-  auto& executions = registry_.counter(named("policy_executions_total"),
-                                       "Policy executions, by outcome.", {"outcome"});
-  for (size_t i = 0; i < kPolicyOutcomes.size(); ++i)
-    outcome_counts_[i] = &executions.labels({kPolicyOutcomes[i]});
-
-  registry_.gauge(named("build_info"), "Agent build; the value is always 1.", {"version"})
-      .labels({version})
-      .set(1.0);
-  // Unprefixed on purpose: the standard name every client library exports, which dashboards
-  // use for uptime (time() - process_start_time_seconds).
-  registry_.gauge("process_start_time_seconds", "Start time of the process since unix epoch in "
-                  "seconds.")
-      .labels({})
-      .set(start_time_seconds >= 0.0 ? start_time_seconds : nowSeconds());
-  registry_.gaugeCallback(named("workers"), "Policy workers, by state.", {"state"},
-                          [this] { return workerSamples(); });
+std::vector<double> latencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+          0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 }
 
-void AgentMetrics::recordHttpRequest(std::string_view route, std::string_view method,
+AgentMetrics::AgentMetrics(const std::string& version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      http_requests_(prometheus::BuildCounter()
+                         .Name("executor_agent_http_requests_total")
+                         .Help("HTTP requests answered, by route pattern, method and status.")
+                         .Register(*registry_)),
+      http_duration_(prometheus::BuildHistogram()
+                         .Name("executor_agent_http_request_duration_seconds")
+                         .Help("Time to handle an HTTP request, by route pattern.")
+                         .Register(*registry_)),
+      executions_(prometheus::BuildCounter()
+                      .Name("executor_agent_policy_executions_total")
+                      .Help("Policy executions, by outcome.")
+                      .Register(*registry_)),
+      execution_duration_(prometheus::BuildHistogram()
+                              .Name("executor_agent_policy_execution_duration_seconds")
+                              .Help("Time of a policy execution (queue to reply), by outcome.")
+                              .Register(*registry_)),
+      worker_kills_(prometheus::BuildCounter()
+                        .Name("executor_agent_worker_kills_total")
+                        .Help("Policy workers killed, by reason.")
+                        .Register(*registry_)),
+      workers_(prometheus::BuildGauge()
+                   .Name("executor_agent_workers")
+                   .Help("Policy workers, by state.")
+                   .Register(*registry_)) {
+  for (size_t i = 0; i < kPolicyOutcomes.size(); ++i) {
+    prometheus::Labels outcome{{"outcome", std::string(kPolicyOutcomes[i])}};
+    outcome_counts_[i] = &executions_.Add(outcome);
+    outcome_durations_[i] = &execution_duration_.Add(outcome, latencyBuckets());
+  }
+  prometheus::BuildGauge()
+      .Name("executor_agent_build_info")
+      .Help("Agent build; the value is always 1.")
+      .Register(*registry_)
+      .Add({{"version", version}})
+      .Set(1.0);
+  // Unprefixed on purpose: the standard name every client library exports, which dashboards
+  // use for uptime (time() - process_start_time_seconds).
+  prometheus::BuildGauge()
+      .Name("process_start_time_seconds")
+      .Help("Start time of the process since unix epoch in seconds.")
+      .Register(*registry_)
+      .Add({})
+      .Set(nowSeconds());
+}
+
+void AgentMetrics::recordHttpRequest(const std::string& route, const std::string& method,
                                      unsigned status, double seconds) {
-  char buffer[16];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, status);
-  std::string_view status_text(buffer, static_cast<size_t>(end - buffer));
-  http_requests_.labels({route, method, status_text}).inc();
-  http_request_duration_.labels({route}).observe(seconds);
+  http_requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+      .Increment();
+  http_duration_.Add({{"route", route}}, latencyBuckets()).Observe(seconds);
 }
 
 void AgentMetrics::recordPolicyExecution(std::string_view call_error_type, double seconds) {
   size_t index = outcomeIndex(call_error_type);
-  outcome_counts_[index]->inc();
-  Histogram* duration = outcome_durations_[index].load(std::memory_order_acquire);
-  if (duration == nullptr) {
-    // Racing threads get the same child from the family; storing it twice is harmless.
-    duration = &policy_duration_.labels({kPolicyOutcomes[index]});
-    outcome_durations_[index].store(duration, std::memory_order_release);
-  }
-  duration->observe(seconds);
+  outcome_counts_[index]->Increment();
+  outcome_durations_[index]->Observe(seconds);
 }
 
-void AgentMetrics::recordWorkerKill(std::string_view reason) {
-  worker_kills_.labels({reason}).inc();
+void AgentMetrics::recordWorkerKill(const std::string& reason) {
+  worker_kills_.Add({{"reason", reason}}).Increment();
 }
 
 void AgentMetrics::setWorkerStateSource(WorkerStateSource source) {
@@ -94,17 +103,16 @@ void AgentMetrics::setWorkerStateSource(WorkerStateSource source) {
   worker_source_ = std::move(source);
 }
 
-GaugeSamples AgentMetrics::workerSamples() const {
+std::string AgentMetrics::render() {
   WorkerStateSource source;
   {
-    // Copied out so the source runs unlocked: it may take the worker pool's own locks.
+    // Copied out so the source runs unlocked: it takes the worker pool's own locks.
     std::lock_guard lock(worker_source_mutex_);
     source = worker_source_;
   }
-  GaugeSamples samples;
-  if (!source) return samples;
-  for (auto& [state, count] : source()) samples.push_back({{std::move(state)}, count});
-  return samples;
+  if (source)
+    for (const auto& [state, count] : source()) workers_.Add({{"state", state}}).Set(count);
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 }  // namespace exa::agent

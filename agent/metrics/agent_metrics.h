@@ -1,19 +1,23 @@
-// The agent's metrics (executor_agent_*), rendered by GET /metrics. One instance for the
-// process; its record*() methods are safe from any thread. Label values come from closed sets
-// where we can close them (route patterns, outcomes), because every distinct value is a new
-// time series in Prometheus.
+// The agent's metrics (executor_agent_*), rendered by GET /metrics in Prometheus's text format,
+// over prometheus-cpp (Debian's prometheus-cpp-dev). One instance for the process; record*() is
+// safe from any thread. Label values come from closed sets where we can close them (route
+// patterns, outcomes), because every distinct value is a new time series in Prometheus.
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "agent/metrics/metrics.h"
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 namespace exa::agent {
 
@@ -23,52 +27,50 @@ namespace exa::agent {
 std::string_view policyOutcome(std::string_view call_error_type);
 
 /// Every value policyOutcome() returns.
-inline constexpr std::array<std::string_view, 11> kPolicyOutcomes = {
-    "ok",          "policy_error",  "timeout",        "memory_exceeded", "crashed",
-    "sandbox_violation", "output_too_large", "invalid_input", "invalid_output", "busy",
-    "other"};
+inline constexpr std::array<std::string_view, 13> kPolicyOutcomes = {
+    "ok",           "policy_error",  "timeout",      "memory_exceeded",
+    "crashed",      "sandbox_violation", "output_too_large", "invalid_input",
+    "invalid_output", "busy",        "not_found",    "sandbox_setup", "other"};
 
 /// Worker count per state ("idle", "busy", ...), read at scrape time.
 using WorkerStateSource = std::function<std::vector<std::pair<std::string, double>>()>;
 
+/// Seconds: 100 µs to 30 s, dense where warm calls land.
+std::vector<double> latencyBuckets();
+
 class AgentMetrics {
  public:
-  /// `start_time_seconds`: Unix time the process started; by default, now.
-  explicit AgentMetrics(std::string_view version, double start_time_seconds = -1.0);
+  explicit AgentMetrics(const std::string& version);
   AgentMetrics(const AgentMetrics&) = delete;
   AgentMetrics& operator=(const AgentMetrics&) = delete;
 
   /// `route` is the router's pattern ("/policy/<uri>"), never the raw path: raw paths carry
   /// URIs and ids and would make one series per request target.
-  void recordHttpRequest(std::string_view route, std::string_view method, unsigned status,
+  void recordHttpRequest(const std::string& route, const std::string& method, unsigned status,
                          double seconds);
-  /// `call_error_type` as in CallError::type, "" for success; lock-free.
+  /// `call_error_type` as in CallError::type, "" for success.
   void recordPolicyExecution(std::string_view call_error_type, double seconds);
-  /// `reason` should come from a fixed vocabulary (timeout, memory_exceeded, recycled, ...).
-  void recordWorkerKill(std::string_view reason);
-  /// Replaces the source of `executor_agent_workers{state}`; it runs on the scraping thread
-  /// and must be thread-safe. Without a source, the family is not exposed.
+  /// `reason` from the pool's fixed vocabulary (timeout, memory_exceeded, recycled, ...).
+  void recordWorkerKill(const std::string& reason);
+  /// The source of `executor_agent_workers{state}`, run on the scraping thread.
   void setWorkerStateSource(WorkerStateSource source);
 
-  std::string render() const { return registry_.render(); }
-  /// For metrics owned elsewhere (registered once, at startup).
-  MetricsRegistry& registry() { return registry_; }
+  /// The exposition text (Content-Type: text/plain; version=0.0.4).
+  std::string render();
 
  private:
-  GaugeSamples workerSamples() const;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& http_requests_;
+  prometheus::Family<prometheus::Histogram>& http_duration_;
+  prometheus::Family<prometheus::Counter>& executions_;
+  prometheus::Family<prometheus::Histogram>& execution_duration_;
+  prometheus::Family<prometheus::Counter>& worker_kills_;
+  prometheus::Family<prometheus::Gauge>& workers_;
+  /// Per outcome, created up front so every series starts at zero and recording looks nothing up.
+  std::array<prometheus::Counter*, kPolicyOutcomes.size()> outcome_counts_{};
+  std::array<prometheus::Histogram*, kPolicyOutcomes.size()> outcome_durations_{};
 
-  MetricsRegistry registry_;
-  Family<Counter>& http_requests_;
-  Family<Histogram>& http_request_duration_;
-  Family<Counter>& worker_kills_;
-  Family<Histogram>& policy_duration_;
-  /// Counters are created up front (each outcome's series starts at zero); histograms, at 20
-  /// series each, only once an outcome happens. Both are cached here, so that recording an
-  /// execution takes no lock after an outcome's first time.
-  std::array<Counter*, kPolicyOutcomes.size()> outcome_counts_{};
-  std::array<std::atomic<Histogram*>, kPolicyOutcomes.size()> outcome_durations_{};
-
-  mutable std::mutex worker_source_mutex_;
+  std::mutex worker_source_mutex_;
   WorkerStateSource worker_source_;
 };
 

@@ -60,7 +60,7 @@ TEST_F(ServeTest, OversizedBodyIs413) {
   exa::testing::AgentServer agent(args());
   // Refused on the announced length, before a byte of the body is read.
   auto big = exa::testing::httpRawRequest(
-      agent.port(), "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 17825792\r\n\r\n");
+      agent.port(), "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 68157440\r\n\r\n");
   EXPECT_EQ(big.status, 413) << big.body;
   EXPECT_EQ(big.json["error"]["type"], "payload_too_large");
 }

@@ -20,6 +20,18 @@ AgentOutput runAgent(const std::string& args) {
   return r;
 }
 
+AgentOutput runShell(const std::string& command) {
+  AgentOutput r;
+  ::setenv("AGENT", EXA_AGENT_BINARY, 1);
+  FILE* pipe = ::popen(("(" + command + ") 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.text.append(buf, n);
+  int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;

@@ -155,7 +155,7 @@ TEST(AgentConfigTest, KeyTableIsConsistent) {
     EXPECT_TRUE(known_section) << key.name;
     EXPECT_EQ(findConfigKey(key.name), &key);
   }
-  EXPECT_EQ(configKeys().size(), 26u);
+  EXPECT_EQ(configKeys().size(), 27u);
   EXPECT_EQ(findConfigKey("server.listen")->envName(), "EXECUTOR_AGENT_SERVER_LISTEN");
   EXPECT_EQ(findConfigKey("execution.max_in_flight_per_policy")->envName(),
             "EXECUTOR_AGENT_EXECUTION_MAX_IN_FLIGHT_PER_POLICY");
@@ -307,7 +307,7 @@ TEST(AgentConfigTest, ValidateTokenAndTokenFile) {
 TEST(AgentConfigTest, ValidateOtherKeys) {
   AgentConfig c;
   c.log.level = "verbose";
-  EXPECT_EQ(validateError(c), "log.level: expected trace|debug|info|warn|error, got \"verbose\"");
+  EXPECT_EQ(validateError(c), "log.level: expected debug|info|warn|error, got \"verbose\"");
   c = {};
   c.log.format = "xml";
   EXPECT_EQ(validateError(c), "log.format: expected text|json, got \"xml\"");
