@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/config_command.h"
+#include "agent/hwinfo_command.h"
 #include "agent/run_command.h"
 #include "agent/serve_command.h"
 #include "common/log.h"
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   CLI::App* serve = exa::agent::addServeCommand(app, serve_options);
   exa::agent::ConfigOptions config_options;
   CLI::App* config = exa::agent::addConfigCommand(app, config_options);
+  exa::agent::HwinfoOptions hwinfo_options;
+  CLI::App* hwinfo = exa::agent::addHwinfoCommand(app, hwinfo_options);
   CLI11_PARSE(app, argc, argv);
   if (!exa::log::setLevel(log_level)) {
     std::fprintf(stderr, "--log-level: unknown level %s\n", log_level.c_str());
@@ -39,5 +42,6 @@ int main(int argc, char** argv) {
     return exa::agent::serve(serve_options);
   }
   if (config->parsed()) return exa::agent::configCommand(config_options);
+  if (hwinfo->parsed()) return exa::agent::hwinfoCommand(hwinfo_options);
   return 2;
 }

@@ -98,7 +98,8 @@ TEST(ProcParsersTest, NodeMeminfoOfTwoNodes) {
   EXPECT_EQ(node1->node, 1);
   EXPECT_EQ(node1->mem_total_kb, 16505544u);
   // The fixtures describe one machine: the nodes add up to its /proc/meminfo.
-  EXPECT_EQ(node0->mem_total_kb + node1->mem_total_kb, parseMeminfo(fixture("meminfo"))->mem_total_kb);
+  EXPECT_EQ(node0->mem_total_kb + node1->mem_total_kb,
+            parseMeminfo(fixture("meminfo"))->mem_total_kb);
 }
 
 TEST(ProcParsersTest, NodeMeminfoRejectsOtherText) {
