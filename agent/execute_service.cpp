@@ -54,6 +54,8 @@ ExecuteService::prepareRule(const std::string& uri, const Json& document) {
 std::variant<std::shared_ptr<const ExecuteService::Prepared>, policies::CallError>
 ExecuteService::prepare(const std::string& uri, const Json& parameters) {
   auto document = registry_.get(uri);
+  if (!document && document.error().code == ErrorCode::kNotFound && resolve_missing_)
+    document = resolve_missing_(uri);
   if (!document) return fromError(document.error());
   std::shared_ptr<const Prepared> base;
   {

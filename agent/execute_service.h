@@ -50,6 +50,11 @@ class ExecuteService {
   /// `parameters` overrides the stored ones key by key (null: none).
   policies::CallResult execute(const std::string& uri, const Json& input, const Json& parameters);
 
+  /// With a central registry: how a policy missing from the local registry is fetched (and
+  /// stored locally, which is then its cache). Set before serving.
+  void resolveMissingWith(std::function<Result<Json>(const std::string& uri)> resolver) {
+    resolve_missing_ = std::move(resolver);
+  }
   /// Type 2 management: a fresh instance, nothing persists (DESIGN.md §8).
   policies::CallResult manage(const std::string& uri, const std::string& action, const Json& data);
 
@@ -78,6 +83,7 @@ class ExecuteService {
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;
   ExecutionObserver observer_;
+  std::function<Result<Json>(const std::string& uri)> resolve_missing_;
   std::mutex mutex_;  // guards contexts_, in_flight_ and prepared_
   std::map<std::string, Json> contexts_;
   std::map<std::string, size_t> in_flight_;

@@ -26,6 +26,8 @@
 #include "agent/routes/collection_routes.h"
 #include "policies/requirements.h"
 #include "common/log.h"
+#include "hwinfo/hardware_info.h"
+#include "registry-client/registration.h"
 #include "policies/worker_pool.h"
 #include "sandbox/sandbox.h"
 
@@ -61,6 +63,26 @@ Result<AgentConfig> assembleConfig(const ServeOptions& o) {
   for (const auto& apply : o.flag_overrides) apply(config);
   EXA_TRY(validateAgentConfig(config));
   return config;
+}
+
+// A loopback executor_host_uri is useless to a central elsewhere (DESIGN.md §8 "Addresses").
+Status checkAdvertisedUrl(const std::string& host_uri, const std::string& central_url) {
+  auto isLoopbackUrl = [](const std::string& url) {
+    auto start = url.find("://");
+    std::string host = url.substr(start == std::string::npos ? 0 : start + 3);
+    host = host.substr(0, host.find_first_of("/"));
+    if (!host.empty() && host.front() == '[') host = host.substr(1, host.find(']') - 1);
+    else host = host.substr(0, host.rfind(':') == std::string::npos ? host.size() : host.rfind(':'));
+    if (host == "localhost") return true;
+    boost::system::error_code bad;
+    auto address = boost::asio::ip::make_address(host, bad);
+    return !bad && address.is_loopback();
+  };
+  if (isLoopbackUrl(host_uri) && !isLoopbackUrl(central_url))
+    return makeError(ErrorCode::kInvalidArgument,
+                     "server.advertise_url: the central " + central_url + " cannot reach " +
+                         host_uri + "; set advertise_url to an address it can reach");
+  return {};
 }
 
 std::string hostName() {
@@ -147,11 +169,6 @@ int serve(const ServeOptions& o) {
       !config.auth.insecure_no_auth) {
     LOG_E("refusing to listen on {} without a token; set auth.token (--token, "
           "EXECUTOR_AGENT_TOKEN), use a loopback address, or auth.insecure_no_auth", listen->first);
-    return 2;
-  }
-  if (!config.registry.central_url.empty()) {
-    LOG_E("registry.central_url: registering with a central Policies System is not available "
-          "in this build yet; leave it empty");
     return 2;
   }
   // SIGTERM/SIGINT are taken by one thread with sigwait: blocked here, before any thread
@@ -258,10 +275,44 @@ int serve(const ServeOptions& o) {
   std::fflush(stdout);
   LOG_I("executor {} serving on {} ({})", executor_id, local_url, (*sandbox)->limitsInForce());
 
+  std::unique_ptr<registry_client::CentralClient> central;
+  std::unique_ptr<registry_client::Registration> registration;
+  if (!config.registry.central_url.empty()) {
+    std::string host_uri = config.server.advertise_url.empty() ? local_url : config.server.advertise_url;
+    if (Status usable = checkAdvertisedUrl(host_uri, config.registry.central_url); !usable) {
+      LOG_E("{}", usable.error().describe());
+      return 2;
+    }
+    central = std::make_unique<registry_client::CentralClient>(registry_client::CentralOptions{
+        .url = config.registry.central_url, .token = config.registry.central_token});
+    executor.resolveMissingWith([&](const std::string& uri) -> Result<Json> {
+      EXA_ASSIGN_OR_RETURN(Json policy, central->getPolicy(uri));
+      auto stored = policies_registry.create(policy);
+      if (!stored && stored.error().code != ErrorCode::kAlreadyExists) return stored.error();
+      LOG_I("policy {} fetched from the central registry", uri);
+      return policies_registry.get(uri);
+    });
+    registry_client::RegistrationOptions registering;
+    registering.executor_id = executor_id;
+    registering.host_uri = host_uri;
+    registering.metadata = config.executor.metadata;
+    registering.heartbeat = std::chrono::seconds(config.registry.heartbeat_seconds);
+    registering.hardware = [&executor_id] {
+      auto info = hwinfo::collectHardwareInfo(executor_id);
+      return info ? *info : Json::object();
+    };
+    // The same rule as /health: a policy could run now.
+    registering.status = [&] { return (*sandbox)->zygoteStarts() > 0 ? "healthy" : "busy"; };
+    registration = std::make_unique<registry_client::Registration>(*central, registering);
+    registration->start();
+  }
+
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     LOG_I("signal {}: stopping", sig);
+    // The central stops sending work first; then the requests already here are answered.
+    if (registration) registration->stop();
     server.stop();
   });
   server.run();
