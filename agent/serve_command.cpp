@@ -241,7 +241,7 @@ int serve(const ServeOptions& o) {
   std::vector<Cidr> peers;
   for (const auto& block : config.auth.trusted_peers) peers.push_back(*parseCidr(block));  // validated
   router.trustPeers(std::move(peers));
-  addHealthRoutes(router, **sandbox, pool);
+  addHealthRoutes(router, **sandbox, pool, **store);
   addMetricsRoute(router, metrics);
   addCollectionRoutes(router, "/policy", policies_registry);
   addCollectionRoutes(router, "/executor", executors);
@@ -302,7 +302,7 @@ int serve(const ServeOptions& o) {
       return info ? *info : Json::object();
     };
     // The same rule as /health: a policy could run now.
-    registering.status = [&] { return (*sandbox)->zygoteStarts() > 0 ? "healthy" : "busy"; };
+    registering.status = [&] { return (*sandbox)->zygoteReady() ? "healthy" : "busy"; };
     registration = std::make_unique<registry_client::Registration>(*central, registering);
     registration->start();
   }

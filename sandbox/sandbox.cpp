@@ -259,6 +259,11 @@ void Sandbox::spareLoop() {
   }
 }
 
+bool Sandbox::zygoteReady() const {
+  std::lock_guard lock(mutex_);
+  return ready_ && !stopping_;
+}
+
 size_t Sandbox::sparesReady() const {
   std::lock_guard lock(spares_mutex_);
   return spares_.size();

@@ -86,6 +86,8 @@ class Sandbox {
   const std::string& runtimeVersion() const { return runtime_version_; }
   /// How many times the zygote has been (re)started.
   int zygoteStarts() const { return zygote_starts_.load(); }
+  /// The zygote is up and taking spawn requests (false while the keeper restarts it).
+  bool zygoteReady() const;
 
  private:
   explicit Sandbox(SandboxOptions options);
@@ -108,7 +110,7 @@ class Sandbox {
   std::atomic<uint64_t> next_worker_{0};
   std::atomic<int> zygote_starts_{0};
 
-  std::mutex mutex_;  // guards control_, zygote_pid_, ready_, stopping_, start_error_
+  mutable std::mutex mutex_;  // guards control_, zygote_pid_, ready_, stopping_, start_error_
   std::condition_variable changed_;
   UniqueFd control_;
   pid_t zygote_pid_ = -1;

@@ -106,6 +106,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void write(HttpResponse response, bool keep_alive, bool counted = false) {
     response.keep_alive(keep_alive);
+    // The read's expiry may have passed while a long policy call ran: the write gets its own.
+    beast::get_lowest_layer(stream_).expires_after(options_.write_timeout);
     auto shared = std::make_shared<HttpResponse>(std::move(response));
     http::async_write(stream_, *shared,
                       [self = this->shared_from_this(), shared, keep_alive, counted](

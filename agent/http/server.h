@@ -30,6 +30,7 @@ struct ServerOptions {
   size_t max_body_bytes = 16ull << 20;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds read_timeout{30};
+  std::chrono::seconds write_timeout{30};
   /// On stop(), how long requests already being handled may take to finish.
   std::chrono::seconds drain_timeout{30};
   std::string tls_cert;  ///< PEM chain; with tls_key, HTTPS (TLS 1.2+)

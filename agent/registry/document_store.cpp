@@ -519,6 +519,13 @@ Result<std::unique_ptr<DocumentStore>> DocumentStore::open(const std::string& pa
   return std::unique_ptr<DocumentStore>(new DocumentStore(std::move(impl)));
 }
 
+Status DocumentStore::checkWritable() const {
+  std::lock_guard lock(impl_->write_mu_);
+  sqlite3* db = impl_->writer_.get();
+  EXA_ASSIGN_OR_RETURN(auto tx, Transaction::begin(db, /*immediate=*/true));
+  return execSql(db, "UPDATE schema_version SET version = version", "write probe");
+}  // ~Transaction rolls back
+
 Status DocumentStore::insert(std::string_view collection, std::string_view id, const Json& doc) {
   EXA_TRY(checkId(id));
   EXA_ASSIGN_OR_RETURN(Encoded encoded, encode(doc));

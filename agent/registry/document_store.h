@@ -84,6 +84,9 @@ class DocumentStore {
                                                                const Predicate& keep,
                                                                size_t limit = 0) const;
   Result<size_t> count(std::string_view collection) const;
+  /// Takes the write lock and rolls back (for /health): a read-only or wedged store fails here.
+  /// A full disk shows only on a real commit.
+  Status checkWritable() const;
 
  private:
   struct Impl;

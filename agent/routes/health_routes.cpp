@@ -3,25 +3,30 @@
 
 namespace exa::agent {
 
-void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool) {
+void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool,
+                     const DocumentStore& store) {
   // Liveness with a fixed reply: for load balancers, and the HTTP ceiling in bench/.
   router.add(http::verb::get, "/ping", [](const HttpRequest&, const PathParams&) {
     return jsonReply(http::status::ok, "pong");
   }, Access::kOpen);
-  router.add(http::verb::get, "/health", [&sandbox, &pool](const HttpRequest&, const PathParams&) {
+  router.add(http::verb::get, "/health", [&](const HttpRequest&, const PathParams&) {
     auto spawns = sandbox.spawnStats();
     auto workers = pool.stats();
-    Json body = {{"status", sandbox.zygoteStarts() > 0 ? "healthy" : "unavailable"},
+    bool zygote = sandbox.zygoteReady();
+    Status writable = store.checkWritable();
+    bool healthy = zygote && writable;
+    Json body = {{"status", healthy ? "healthy" : "unavailable"},
+                 {"zygote_ready", zygote},
+                 {"store_writable", writable ? Json(true) : Json(writable.error().describe())},
                  {"zygote_starts", sandbox.zygoteStarts()},
                  {"spares_ready", sandbox.sparesReady()},
                  {"spawns", {{"from_spare", spawns.from_spare}, {"cloned", spawns.cloned}}},
-                 {"pool", {{"idle", workers.idle}, {"spawned", workers.spawned},
+                 {"pool", {{"idle", workers.idle}, {"busy", workers.busy},
+                           {"spawned", workers.spawned},
                            {"reused", workers.reused}, {"retired", workers.retired}}},
                  {"limits", sandbox.limitsInForce()},
                  {"python", sandbox.runtimeVersion()}};
-    return jsonReply(sandbox.zygoteStarts() > 0 ? http::status::ok
-                                                : http::status::service_unavailable,
-                     body);
+    return jsonReply(healthy ? http::status::ok : http::status::service_unavailable, body);
   }, Access::kOpen);
 }
 

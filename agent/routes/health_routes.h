@@ -3,11 +3,13 @@
 #pragma once
 
 #include "agent/http/router.h"
+#include "agent/registry/document_store.h"
 #include "policies/worker_pool.h"
 #include "sandbox/sandbox.h"
 
 namespace exa::agent {
 
-void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool);
+void addHealthRoutes(Router& router, sandbox::Sandbox& sandbox, policies::WorkerPool& pool,
+                     const DocumentStore& store);
 
 }  // namespace exa::agent

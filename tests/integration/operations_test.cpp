@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "common/http_call.h"
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
@@ -142,6 +145,39 @@ TEST_F(OperationsTest, TrustedPeersNeedNoToken) {
   auto refused = httpRequest(agent.port(), "POST", "/policy", doc);
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(refused.json["message"], "unauthorized");
+}
+
+TEST_F(OperationsTest, ManyClientsOnMixedPoliciesEachGetTheirOwnAnswer) {
+  std::vector<std::string> wide = args();
+  wide.insert(wide.end(), {"--threads", "4", "--max-in-flight-per-policy", "4"});
+  AgentServer agent(wide);
+  uint16_t port = agent.port();
+  const std::vector<std::string> names = {"alpha", "beta", "gamma"};
+  for (const auto& name : names)
+    ASSERT_EQ(httpRequest(port, "POST", "/policy",
+                          policy(name, "return {'policy': '" + name + "', 'x': input_data['x']}"))
+                  .status,
+              201);
+  std::atomic<int> right{0}, busy{0}, wrong{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c)
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string& name = names[(c + i) % names.size()];
+        int x = c * 1000 + i;
+        auto reply = httpRequest(port, "POST", "/execute_policy",
+                                 R"({"policy_rule_uri": ")" + name + R"(:1-x", "input_data": {"x": )" +
+                                     std::to_string(x) + "}}");
+        if (reply.status == 429) ++busy;  // the per-policy cap: refused, never mixed up
+        else if (reply.status == 200 && reply.json["data"]["policy"] == name &&
+                 reply.json["data"]["x"] == x) ++right;
+        else ++wrong;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(right.load() + busy.load(), 160);
+  EXPECT_GT(right.load(), 80);
 }
 
 TEST_F(OperationsTest, OnlyPoliciesTheOperatorNamesGetTheHostNetwork) {

@@ -34,6 +34,8 @@ TEST_F(ServeTest, HealthReportsAReadyJail) {
   EXPECT_EQ(health.json["success"], true);
   EXPECT_EQ(health.json["data"]["status"], "healthy");
   EXPECT_GE(health.json["data"]["zygote_starts"].get<int>(), 1);
+  EXPECT_EQ(health.json["data"]["zygote_ready"], true);
+  EXPECT_EQ(health.json["data"]["store_writable"], true);
   auto missing = httpRequest(agent.port(), "GET", "/no/such/route");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.json["success"], false);
