@@ -53,22 +53,28 @@ ExecuteService::prepareRule(const std::string& uri, const Json& document) {
 
 std::variant<std::shared_ptr<const ExecuteService::Prepared>, policies::CallError>
 ExecuteService::prepare(const std::string& uri, const Json& parameters) {
-  auto document = registry_.get(uri);
-  if (!document && document.error().code == ErrorCode::kNotFound && resolve_missing_)
-    document = resolve_missing_(uri);
-  if (!document) return fromError(document.error());
+  // The stored text decides whether the prepared rule still holds: comparing ~2 KB of text is
+  // far cheaper than parsing and comparing the document on every call.
+  auto text = registry_.getText(uri);
   std::shared_ptr<const Prepared> base;
-  {
+  if (text) {
     std::lock_guard lock(mutex_);
     auto it = prepared_.find(uri);
-    if (it != prepared_.end() && it->second.document == *document) base = it->second.prepared;
+    if (it != prepared_.end() && it->second.text == *text) base = it->second.prepared;
   }
   if (!base) {
+    auto document = text ? parseJson(*text) : Result<Json>(text.error());
+    if (!document && document.error().code == ErrorCode::kNotFound && resolve_missing_)
+      document = resolve_missing_(uri);
+    if (!document) return fromError(document.error());
     auto fresh = prepareRule(uri, *document);
     if (auto* error = std::get_if<policies::CallError>(&fresh)) return *error;
     base = std::get<std::shared_ptr<const Prepared>>(fresh);
-    std::lock_guard lock(mutex_);
-    prepared_[uri] = {*document, base};
+    // A policy resolved through the central has no local text yet: it is cached on its next call.
+    if (text) {
+      std::lock_guard lock(mutex_);
+      prepared_[uri] = {*text, base};
+    }
   }
   if (parameters.is_null() || (parameters.is_object() && parameters.empty())) return base;
   // Per-request parameters: the cached rule with the merged parameters, checked again.

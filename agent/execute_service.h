@@ -87,11 +87,11 @@ class ExecuteService {
   std::mutex mutex_;  // guards contexts_, in_flight_ and prepared_
   std::map<std::string, Json> contexts_;
   std::map<std::string, size_t> in_flight_;
-  /// Per policy URI: the stored document it was prepared from, and the result. Reused while the
-  /// stored document is unchanged, so a warm call does not re-parse the rule, recompile its
-  /// Templates or look up its code.
+  /// Per policy URI: the stored text it was prepared from, and the result. Reused while the
+  /// stored text is unchanged, so a warm call does not parse the rule, recompile its Templates
+  /// or look up its code.
   struct PreparedEntry {
-    Json document;
+    std::string text;
     std::shared_ptr<const Prepared> prepared;
   };
   std::map<std::string, PreparedEntry> prepared_;

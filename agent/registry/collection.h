@@ -28,6 +28,8 @@ class Collection {
 
   Result<Json> create(const Json& doc);
   Result<Json> get(const std::string& id) const;
+  /// The stored text of `id`: unchanged text, unchanged record (DocumentStore::getText).
+  Result<std::string> getText(const std::string& id) const { return store_.getText(spec_.name, id); }
   /// `body` is a full document or MongoDB update operators.
   Result<Json> update(const std::string& id, const Json& body);
   Status remove(const std::string& id);

@@ -544,13 +544,19 @@ Status DocumentStore::insert(std::string_view collection, std::string_view id, c
   });
 }
 
-Result<Json> DocumentStore::get(std::string_view collection, std::string_view id) const {
+Result<std::string> DocumentStore::getText(std::string_view collection,
+                                           std::string_view id) const {
   EXA_ASSIGN_OR_RETURN(Impl::Lease reader, impl_->lease());
   EXA_ASSIGN_OR_RETURN(auto stmt, Statement::prepare(reader.get(),
       "SELECT doc FROM documents WHERE collection = ? AND id = ?"));
   EXA_ASSIGN_OR_RETURN(bool row, stmt.bind(collection).bind(id).step());
   if (!row) return notFound(collection, id);
-  auto parsed = parseJson(stmt.text(0));
+  return std::string(stmt.text(0));
+}
+
+Result<Json> DocumentStore::get(std::string_view collection, std::string_view id) const {
+  EXA_ASSIGN_OR_RETURN(std::string text, getText(collection, id));
+  auto parsed = parseJson(text);
   if (!parsed)
     return makeError(ErrorCode::kInternal, "stored document " + describeKey(collection, id) +
                                                " unreadable: " + parsed.error().message);

@@ -63,6 +63,9 @@ class DocumentStore {
   Status insert(std::string_view collection, std::string_view id, const Json& doc);
   /// kNotFound when absent.
   Result<Json> get(std::string_view collection, std::string_view id) const;
+  /// The stored JSON text, unparsed: equal text means an unchanged document, which lets a hot
+  /// path keep what it derived from the document without parsing it again.
+  Result<std::string> getText(std::string_view collection, std::string_view id) const;
   /// Keeps the document's place in insertion order; kNotFound when absent.
   Status replace(std::string_view collection, std::string_view id, const Json& doc);
   /// Atomic read-modify-write in one BEGIN IMMEDIATE transaction: `fn` gets the current document
