@@ -75,6 +75,15 @@ std::vector<ConfigKey> makeKeys() {
           "Policy URI globs (fnmatch) whose calls get host network egress."),
       key<&C::execution, &C::Execution::context_max_bytes>(
           "execution.context_max_bytes", "Cap on a call's context, in bytes."),
+      key<&C::execution, &C::Execution::job_runners>(
+          "execution.job_runners", "Jobs (type 3) run at once; more wait in the queue."),
+      key<&C::execution, &C::Execution::job_timeout_seconds>(
+          "execution.job_timeout_seconds",
+          "A job's deadline unless its submission sets timeout_seconds."),
+      key<&C::execution, &C::Execution::allocator_policy>(
+          "execution.allocator_policy",
+          "URI of the policy that places jobs submitted without an executor;\n"
+          "\"\" = the built-in executor_allocator:1-builtin."),
       key<&C::code, &C::Code::file_roots>(
           "code.file_roots", "file:// policy code is allowed under these directories."),
       key<&C::code, &C::Code::wheelhouse>(

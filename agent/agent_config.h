@@ -48,6 +48,9 @@ struct AgentConfig {
     uint64_t max_in_flight_per_policy = 0;
     std::vector<std::string> host_network_policies;
     uint64_t context_max_bytes = 65536;
+    uint64_t job_runners = 2;
+    uint64_t job_timeout_seconds = 600;
+    std::string allocator_policy;
     bool operator==(const Execution&) const = default;
   };
   struct Code {

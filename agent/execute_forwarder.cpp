@@ -12,7 +12,7 @@ HttpResponse badGateway(const std::string& type, const std::string& message) {
 }
 
 // The remote's reply as ours: its status and JSON body, untouched, so its error types survive.
-HttpResponse relay(const HttpCallResponse& remote, const std::string& executor_id) {
+HttpResponse relayReply(const HttpCallResponse& remote, const std::string& executor_id) {
   auto body = parseJson(remote.body);
   if (!body || remote.status < 200 || remote.status > 599)
     return badGateway("bad_executor_reply", "executor " + executor_id + " answered " +
@@ -33,6 +33,11 @@ HttpResponse relay(const HttpCallResponse& remote, const std::string& executor_i
 
 HttpResponse ExecuteForwarder::forward(const std::string& executor_id, const Json& call,
                                        const std::string& request_id) const {
+  return relay(executor_id, "/execute_policy", call, request_id);
+}
+
+HttpResponse ExecuteForwarder::relay(const std::string& executor_id, const std::string& path,
+                                     const Json& body, const std::string& request_id) const {
   auto record = executors_.get(executor_id);
   if (!record) return errorReply(record.error());
   const Json& host = (*record)["executor_host_uri"];
@@ -40,9 +45,9 @@ HttpResponse ExecuteForwarder::forward(const std::string& executor_id, const Jso
     return badGateway("executor_unreachable", "executor " + executor_id + " has no executor_host_uri");
   std::string url = host.get<std::string>();
   while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/execute_policy";
+  url += path;
 
-  HttpCallRequest request{"POST", url, {{"Content-Type", "application/json"}}, dumpJson(call)};
+  HttpCallRequest request{"POST", url, {{"Content-Type", "application/json"}}, dumpJson(body)};
   if (!request_id.empty()) request.headers.emplace_back("X-Request-Id", request_id);
   if (!options_.peer_token.empty())
     request.headers.emplace_back("Authorization", "Bearer " + options_.peer_token);
@@ -50,7 +55,7 @@ HttpResponse ExecuteForwarder::forward(const std::string& executor_id, const Jso
   call_options.total_timeout = options_.timeout;
   call_options.ca_bundle = options_.ca_bundle;
   auto remote = httpCall(request, call_options);
-  if (remote) return relay(*remote, executor_id);
+  if (remote) return relayReply(*remote, executor_id);
   const Error& e = remote.error();
   LOG_W("forward to executor {}: {}", executor_id, e.describe());
   std::string message = "executor " + executor_id + ": " + e.message;

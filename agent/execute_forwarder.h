@@ -28,6 +28,9 @@ class ExecuteForwarder {
   /// 502; timeout 504; otherwise the remote's status and body.
   HttpResponse forward(const std::string& executor_id, const Json& call,
                        const std::string& request_id) const;
+  /// The same relay for another route of the executor (`path` begins with '/').
+  HttpResponse relay(const std::string& executor_id, const std::string& path, const Json& body,
+                     const std::string& request_id) const;
 
  private:
   const Collection& executors_;

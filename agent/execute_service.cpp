@@ -135,6 +135,29 @@ policies::CallResult ExecuteService::executeOnce(const std::string& uri, const J
   return result;
 }
 
+policies::CallResult ExecuteService::executeOneShot(const std::string& uri, const Json& input,
+                                                    const Json& parameters, const OneShot& shot) {
+  auto started = std::chrono::steady_clock::now();
+  policies::CallResult result = [&] {
+    auto prepared = prepare(uri, parameters);
+    if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
+    policies::PolicyCall call = std::get<std::shared_ptr<const Prepared>>(prepared)->call;
+    const auto& templates = *std::get<std::shared_ptr<const Prepared>>(prepared)->templates;
+    if (auto e = templates.checkInput(input)) return failed(*e);
+    call.load.rule_id = shot.rule_id;
+    call.isolation = policies::Isolation::kFresh;
+    call.call_limits.timeout = shot.timeout;
+    auto out = pool_.eval(call, call.load.parameters, input, shot.context);
+    if (out.ok())
+      if (auto e = templates.checkOutput(out.output)) return failed(*e);
+    return out;
+  }();
+  if (observer_)
+    observer_(result.ok() ? std::string_view() : std::string_view(result.error->type),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return result;
+}
+
 policies::CallResult ExecuteService::manage(const std::string& uri, const std::string& action,
                                             const Json& data) {
   auto prepared = prepare(uri, Json());

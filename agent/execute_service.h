@@ -6,6 +6,7 @@
 // passed to eval and merged back key by key from each reply.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,6 +34,15 @@ struct ExecuteLimits {
   std::vector<std::string> host_network_policies;
 };
 
+/// A one-shot execution (a type 3 job): its own rule_id and deadline, a worker of its own that
+/// is discarded afterwards, its own context (nothing merged into the policy's), and outside the
+/// per-policy in-flight cap (jobs have their own bounded runners).
+struct OneShot {
+  std::string rule_id;
+  std::chrono::milliseconds timeout{600000};
+  Json context = Json::object();
+};
+
 /// Told the outcome ("" = success, else the CallError type) and duration of every execution.
 using ExecutionObserver = std::function<void(std::string_view error_type, double seconds)>;
 
@@ -49,6 +59,8 @@ class ExecuteService {
 
   /// `parameters` overrides the stored ones key by key (null: none).
   policies::CallResult execute(const std::string& uri, const Json& input, const Json& parameters);
+  policies::CallResult executeOneShot(const std::string& uri, const Json& input,
+                                      const Json& parameters, const OneShot& shot);
 
   /// With a central registry: how a policy missing from the local registry is fetched (and
   /// stored locally, which is then its cache). Set before serving.

@@ -13,6 +13,8 @@
 
 #include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
+#include "agent/jobs/builtin_policies.h"
+#include "agent/jobs/job_service.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/http/server.h"
 #include "agent/registry/asset_store.h"
@@ -21,6 +23,7 @@
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/job_routes.h"
 #include "agent/routes/metrics_routes.h"
 #include "agent/routes/asset_routes.h"
 #include "agent/routes/collection_routes.h"
@@ -248,6 +251,24 @@ int serve(const ServeOptions& o) {
   addAssetRoutes(router, assets);
   ExecuteForwarder forwarder(executors, ForwardOptions{.peer_token = config.auth.peer_token});
   addExecuteRoutes(router, executor, forwarder, executor_id);
+  Collection jobs_registry(**store, jobCollection());
+  // What a job sees of this node (context.node), and the allocator's view of this agent.
+  auto collected = hwinfo::collectHardwareInfo(executor_id);
+  Json hardware = collected ? *collected : Json::object();
+  auto node = [&] {
+    return Json{{"executor_id", executor_id},
+                {"executor_status", (*sandbox)->zygoteReady() ? "healthy" : "busy"},
+                {"executor_metadata", config.executor.metadata},
+                {"executor_hardware_info", hardware}};
+  };
+  JobOptions job_options{.executor_id = executor_id,
+                         .runners = config.execution.job_runners,
+                         .default_timeout = std::chrono::seconds(config.execution.job_timeout_seconds),
+                         .allocator_uri = config.execution.allocator_policy.empty()
+                                              ? std::string(kDefaultAllocatorUri)
+                                              : config.execution.allocator_policy};
+  JobService job_service(jobs_registry, executors, executor, job_options, node);
+  addJobRoutes(router, job_service, jobs_registry, forwarder);
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
@@ -270,6 +291,14 @@ int serve(const ServeOptions& o) {
   std::string host = address.is_v6() ? "[" + listen->first + "]" : listen->first;
   std::string local_url = scheme + "://" + host + ":" + std::to_string(*port);
   assets.setBaseUrl(config.server.advertise_url.empty() ? local_url : config.server.advertise_url);
+  if (Status builtin = onboardBuiltinPolicies(assets, policies_registry); !builtin) {
+    LOG_E("built-in policies: {}", builtin.error().describe());
+    return 1;
+  }
+  if (Status started = job_service.start(); !started) {
+    LOG_E("jobs: {}", started.error().describe());
+    return 1;
+  }
   // The first line on stdout says where we listen (tests and scripts read it with port 0).
   std::printf("listening on %s\n", local_url.c_str());
   std::fflush(stdout);
@@ -314,6 +343,7 @@ int serve(const ServeOptions& o) {
     // The central stops sending work first; then the requests already here are answered.
     if (registration) registration->stop();
     server.stop();
+    job_service.stop();
   });
   server.run();
   // run() returned: either a signal stopped us, or the loop ended; make sure the waiter ends.

@@ -155,7 +155,7 @@ TEST(AgentConfigTest, KeyTableIsConsistent) {
     EXPECT_TRUE(known_section) << key.name;
     EXPECT_EQ(findConfigKey(key.name), &key);
   }
-  EXPECT_EQ(configKeys().size(), 27u);
+  EXPECT_EQ(configKeys().size(), 30u);
   EXPECT_EQ(findConfigKey("server.listen")->envName(), "EXECUTOR_AGENT_SERVER_LISTEN");
   EXPECT_EQ(findConfigKey("execution.max_in_flight_per_policy")->envName(),
             "EXECUTOR_AGENT_EXECUTION_MAX_IN_FLIGHT_PER_POLICY");

@@ -1,0 +1,161 @@
+#include "agent/jobs/job_service.h"
+
+#include "common/log.h"
+
+namespace exa::agent {
+
+JobService::JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
+                       JobOptions options, std::function<Json()> node)
+    : jobs_(jobs),
+      executors_(executors),
+      execute_(execute),
+      options_(std::move(options)),
+      node_(std::move(node)) {}
+
+JobService::~JobService() { stop(); }
+
+Status JobService::start() {
+  EXA_ASSIGN_OR_RETURN(auto pending, jobs_.query(Json{{"job_status", "pending"}}));
+  EXA_ASSIGN_OR_RETURN(auto interrupted, jobs_.query(Json{{"job_status", "running"}}));
+  for (const auto& job : interrupted) {
+    std::string id = job["job_id"];
+    int attempts = job.value("attempts", 0);
+    LOG_W("job {} was running when the agent stopped (attempt {}): marked failed", id, attempts);
+    EXA_TRY(jobs_.update(id, Json{{"$set", {{"job_status", "failed"}, {"finished_at", utcNow()},
+                                            {"error", {{"type", "interrupted"},
+                                                       {"message", "the agent stopped while attempt " +
+                                                                       std::to_string(attempts) +
+                                                                       " ran; not re-run"}}}}}}));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& job : pending) queue_.push_back(job["job_id"]);
+  }
+  if (!pending.empty()) LOG_I("{} pending jobs queued again", pending.size());
+  for (size_t i = 0; i < std::max<size_t>(1, options_.runners); ++i)
+    runners_.emplace_back([this] { runnerLoop(); });
+  return {};
+}
+
+void JobService::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  for (auto& runner : runners_) runner.join();
+  runners_.clear();
+}
+
+Result<std::string> JobService::place(const JobRequest& request, const std::string& executor_id) {
+  if (executor_id == options_.executor_id) return executor_id;
+  if (!executor_id.empty()) {
+    EXA_TRY(executors_.get(executor_id));
+    return executor_id;
+  }
+  EXA_ASSIGN_OR_RETURN(auto registered, executors_.query(Json::object()));
+  Json candidates = Json::array();
+  bool self_listed = false;
+  for (auto& e : registered) {
+    self_listed = self_listed || e["executor_id"] == options_.executor_id;
+    candidates.push_back(std::move(e));
+  }
+  // This agent is always a candidate, with its own live figures.
+  if (!self_listed) {
+    Json self = node_ ? node_() : Json::object();
+    self["executor_id"] = options_.executor_id;
+    candidates.push_back(std::move(self));
+  }
+  Json job = {{"name", request.name}, {"policy_rule_uri", request.policy_rule_uri},
+              {"node_selector", request.node_selector}};
+  auto chosen = execute_.execute(options_.allocator_uri,
+                                 Json{{"job", job}, {"executors", candidates}}, Json());
+  if (!chosen.ok())
+    return makeError(ErrorCode::kUnavailable, "allocator " + options_.allocator_uri + ": " +
+                                                  chosen.error->message);
+  const Json& id = chosen.output.is_object() ? chosen.output["executor_id"] : Json();
+  if (!id.is_string() || id.get<std::string>().empty()) {
+    std::string why = chosen.output.is_object() && chosen.output["reason"].is_string()
+                          ? chosen.output["reason"].get<std::string>()
+                          : "it returned no executor_id";
+    return makeError(ErrorCode::kUnavailable, "no executor for job " + request.name + ": " + why);
+  }
+  return id.get<std::string>();
+}
+
+Result<Json> JobService::enqueue(const JobRequest& request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return makeError(ErrorCode::kUnavailable, "the agent is stopping");
+    if (queue_.size() >= options_.max_queued)
+      return makeError(ErrorCode::kResourceExhausted,
+                       std::to_string(queue_.size()) + " jobs are queued already; retry later");
+  }
+  std::string id = request.job_id.empty() ? newUuid() : request.job_id;
+  EXA_ASSIGN_OR_RETURN(Json record, jobs_.create(newJobRecord(request, id, options_.executor_id)));
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(id);
+  }
+  queued_.notify_one();
+  return record;
+}
+
+void JobService::runnerLoop() {
+  while (true) {
+    std::string id;
+    {
+      std::unique_lock lock(mutex_);
+      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    run(id);
+  }
+}
+
+void JobService::run(const std::string& job_id) {
+  auto job = jobs_.get(job_id);
+  if (!job) {
+    LOG_W("job {} vanished before it ran: {}", job_id, job.error().describe());
+    return;
+  }
+  int attempt = job->value("attempts", 0) + 1;
+  // Running is on disk before the policy starts, so a crash now is seen as an interruption.
+  auto marked = jobs_.update(job_id, Json{{"$set", {{"job_status", "running"},
+                                                    {"attempts", attempt},
+                                                    {"started_at", utcNow()}}}});
+  if (!marked) {
+    LOG_E("job {}: {}", job_id, marked.error().describe());
+    return;
+  }
+  int timeout = job->value("timeout_seconds", 0);
+  OneShot shot;
+  shot.rule_id = job_id;
+  shot.timeout = timeout > 0 ? std::chrono::seconds(timeout) : options_.default_timeout;
+  shot.context = Json{{"node", node_ ? node_() : Json::object()},
+                      {"job", {{"job_id", job_id}, {"name", (*job)["name"]}, {"attempt", attempt}}}};
+  finish(job_id, execute_.executeOneShot((*job)["policy_rule_uri"], (*job)["inputs"],
+                                         (*job)["policy_rule_parameters"], shot));
+}
+
+void JobService::finish(const std::string& job_id, const policies::CallResult& result) {
+  Json fields = {{"finished_at", utcNow()}};
+  if (result.ok()) {
+    fields["job_status"] = "completed";
+    fields["job_output_data"] = result.output;
+  } else {
+    fields["job_status"] = "failed";
+    fields["error"] = {{"type", result.error->type}, {"message", result.error->message}};
+    if (!result.error->traceback.empty()) fields["error"]["traceback"] = result.error->traceback;
+    // The original's readers look for the failure text here.
+    fields["job_output_data"] = {{"message", result.error->message}};
+  }
+  auto saved = jobs_.update(job_id, Json{{"$set", fields}});
+  if (!saved) LOG_E("job {}: could not record its end: {}", job_id, saved.error().describe());
+  LOG_I("job {} {}", job_id, fields["job_status"].get<std::string>());
+}
+
+}  // namespace exa::agent

@@ -1,0 +1,71 @@
+// JobService: type 3 jobs on the local backend. A submission is stored as a pending record
+// before it is queued (so it survives a crash), picked up by one of a fixed number of runner
+// threads, and run once, in a worker of its own with its own deadline, the job id as rule_id and
+// a snapshot of this node in context.node. A bounded queue refuses work it could not start
+// soon. On start, recover() re-queues pending jobs and marks jobs that were running when the
+// agent died as failed ("interrupted", with the attempt count): a job is never lost, and never
+// run twice without saying so. An empty executor id is resolved by the allocator policy.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/execute_service.h"
+#include "agent/jobs/job_record.h"
+#include "agent/registry/collection.h"
+
+namespace exa::agent {
+
+struct JobOptions {
+  std::string executor_id;  ///< this agent's
+  size_t runners = 2;
+  size_t max_queued = 1000;
+  std::chrono::seconds default_timeout{600};
+  std::string allocator_uri;  ///< the policy that places jobs submitted without an executor
+};
+
+class JobService {
+ public:
+  /// `node` gives the snapshot a job sees as context.node (hardware and status).
+  JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
+             JobOptions options, std::function<Json()> node);
+  ~JobService();
+  JobService(const JobService&) = delete;
+  JobService& operator=(const JobService&) = delete;
+
+  /// Recovers the store's jobs (see above), then starts the runners.
+  Status start();
+  /// Stops taking jobs and waits for the running ones.
+  void stop();
+
+  /// The executor that should run `request`: `executor_id` when given (it must be this agent or
+  /// a registered executor), else the allocator's choice. kNotFound / kUnavailable name why.
+  Result<std::string> place(const JobRequest& request, const std::string& executor_id);
+  const std::string& ownId() const { return options_.executor_id; }
+  /// Stores and queues a job for this agent; the pending record. kResourceExhausted when full.
+  Result<Json> enqueue(const JobRequest& request);
+
+ private:
+  void runnerLoop();
+  void run(const std::string& job_id);
+  void finish(const std::string& job_id, const policies::CallResult& result);
+
+  Collection& jobs_;
+  const Collection& executors_;
+  ExecuteService& execute_;
+  JobOptions options_;
+  std::function<Json()> node_;
+  std::mutex mutex_;
+  std::condition_variable queued_;
+  std::deque<std::string> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> runners_;
+};
+
+}  // namespace exa::agent

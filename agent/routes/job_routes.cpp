@@ -1,0 +1,74 @@
+#include "agent/routes/job_routes.h"
+
+#include "agent/http/error_status.h"
+
+namespace exa::agent {
+namespace {
+
+// 201 with the job's id at the top, as the original answered, and the record under data.
+HttpResponse submitted(const Json& record) {
+  HttpResponse response = jsonReply(http::status::created, record);
+  Json body = *parseJson(response.body());
+  body["job_id"] = record["job_id"];
+  response.body() = dumpJson(body);
+  response.prepare_payload();
+  return response;
+}
+
+HttpResponse submit(JobService& service, const ExecuteForwarder& forwarder,
+                    const std::string& executor_id, const HttpRequest& request) {
+  auto body = requestJson(request);
+  if (!body) return errorReply(body.error());
+  auto job = parseJobRequest(*body);
+  if (!job) return errorReply(job.error());
+  auto placed = service.place(*job, executor_id);
+  if (!placed) return errorReply(placed.error());
+  if (*placed != service.ownId())
+    return forwarder.relay(*placed, "/jobs/submit/" + *placed, *body,
+                           std::string(request[kRequestIdHeader]));
+  auto record = service.enqueue(*job);
+  if (!record) return errorReply(record.error());
+  return submitted(*record);
+}
+
+}  // namespace
+
+void addJobRoutes(Router& router, JobService& service, Collection& jobs,
+                  const ExecuteForwarder& forwarder) {
+  router.add(http::verb::post, "/jobs/submit/<executor_id>",
+             [&](const HttpRequest& request, const PathParams& p) {
+               return submit(service, forwarder, p.at("executor_id"), request);
+             });
+  // The seed's "empty executor_id": /jobs/submit/ (and without the slash).
+  for (const char* empty : {"/jobs/submit/", "/jobs/submit"})
+    router.add(http::verb::post, empty, [&](const HttpRequest& request, const PathParams&) {
+      return submit(service, forwarder, "", request);
+    });
+  router.add(http::verb::post, "/create_job", [&](const HttpRequest& request, const PathParams&) {
+    auto body = requestJson(request);
+    if (!body) return errorReply(body.error());
+    auto job = parseJobRequest(*body);
+    if (!job) return errorReply(job.error());
+    auto record = service.enqueue(*job);
+    if (!record) return errorReply(record.error());
+    return submitted(*record);
+  });
+  router.add(http::verb::get, "/jobs/<job_id>",
+             [&](const HttpRequest&, const PathParams& p) {
+               auto record = jobs.get(p.at("job_id"));
+               if (!record) return errorReply(record.error());
+               return jsonReply(http::status::ok, *record);
+             }, Access::kRead);
+  router.add(http::verb::post, "/jobs/query",
+             [&](const HttpRequest& request, const PathParams&) {
+               auto filter = requestJson(request);
+               if (!filter) return errorReply(filter.error());
+               auto found = jobs.query(*filter);
+               if (!found) return errorReply(found.error());
+               Json list = Json::array();
+               for (auto& doc : *found) list.push_back(std::move(doc));
+               return jsonReply(http::status::ok, list);
+             }, Access::kRead);
+}
+
+}  // namespace exa::agent
