@@ -9,8 +9,6 @@
 namespace exa::agent {
 namespace {
 
-constexpr std::string_view kContexts = "contexts";
-
 policies::CallResult failed(policies::CallError error) {
   policies::CallResult result;
   result.error = std::move(error);
@@ -128,9 +126,9 @@ policies::CallResult ExecuteService::executeOnce(const std::string& uri, const J
   if (auto* error = std::get_if<policies::CallError>(&prepared)) return failed(*error);
   const Prepared& p = *std::get<std::shared_ptr<const Prepared>>(prepared);
   if (auto e = p.templates->checkInput(input)) return failed(*e);
-  auto result = pool_.eval(p.call, p.call.load.parameters, input, context(uri));
+  auto result = pool_.eval(p.call, p.call.load.parameters, input, contexts_.get(uri));
   if (!result.ok()) return result;
-  mergeContext(uri, result.context);
+  contexts_.merge(uri, result.context);
   if (auto e = p.templates->checkOutput(result.output)) return failed(*e);
   return result;
 }
@@ -165,34 +163,6 @@ policies::CallResult ExecuteService::manage(const std::string& uri, const std::s
   const Prepared& p = *std::get<std::shared_ptr<const Prepared>>(prepared);
   if (auto e = p.templates->checkManagement(action, data)) return failed(*e);
   return pool_.management(p.call, action, data);
-}
-
-Json& ExecuteService::cachedContextLocked(const std::string& uri) {
-  auto it = contexts_.find(uri);
-  if (it != contexts_.end()) return it->second;
-  auto stored = store_.get(kContexts, uri);
-  Json context = stored && (*stored)["context"].is_object() ? (*stored)["context"] : Json::object();
-  return contexts_.emplace(uri, std::move(context)).first->second;
-}
-
-Json ExecuteService::context(const std::string& uri) {
-  std::lock_guard lock(mutex_);
-  return cachedContextLocked(uri);
-}
-
-void ExecuteService::mergeContext(const std::string& uri, const Json& context) {
-  if (!context.is_object()) return;
-  std::lock_guard lock(mutex_);  // one writer per context: merges never lose a key
-  Json& current = cachedContextLocked(uri);
-  Json merged = policies::mergeKeys(current, context);
-  // Unchanged (most policies never touch it): no write on the hot path.
-  if (merged == current) return;
-  // Over the cap, the call's result still stands; the context just does not grow.
-  if (dumpJson(merged).size() > limits_.max_context_bytes) return;
-  Json record = {{"policy_rule_uri", uri}, {"context", merged}};
-  Status saved = store_.replace(kContexts, uri, record);
-  if (!saved && saved.error().code == ErrorCode::kNotFound) saved = store_.insert(kContexts, uri, record);
-  if (saved) current = std::move(merged);
 }
 
 }  // namespace exa::agent

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/context_store.h"
 #include "agent/registry/policy_registry.h"
 #include "policies/code_cache.h"
 #include "policies/policy_templates.h"
@@ -25,7 +26,6 @@ namespace exa::agent {
 struct ExecuteLimits {
   sandbox::WorkerLimits worker;
   policies::CallLimits call;
-  size_t max_context_bytes = 64 * 1024;
   /// Calls of one policy running at once; more are refused with `busy` (429) at once rather than
   /// queued, so that a flood of one policy cannot hold every HTTP thread and starve the others.
   size_t max_in_flight_per_policy = 4;
@@ -48,10 +48,10 @@ using ExecutionObserver = std::function<void(std::string_view error_type, double
 
 class ExecuteService {
  public:
-  ExecuteService(const Collection& registry, DocumentStore& store, policies::CodeCache& cache,
+  ExecuteService(const Collection& registry, ContextStore& contexts, policies::CodeCache& cache,
                  policies::WorkerPool& pool, ExecuteLimits limits, ExecutionObserver observer = {})
       : registry_(registry),
-        store_(store),
+        contexts_(contexts),
         cache_(cache),
         pool_(pool),
         limits_(std::move(limits)),
@@ -70,18 +70,19 @@ class ExecuteService {
   /// Type 2 management: a fresh instance, nothing persists (DESIGN.md §8).
   policies::CallResult manage(const std::string& uri, const std::string& action, const Json& data);
 
- private:
+  /// A stored rule ready to load: the call (code, settings, merged parameters, limits) and its
+  /// compiled Templates.
   struct Prepared {
     policies::PolicyCall call;
     std::shared_ptr<const policies::PolicyTemplates> templates;
   };
+  /// For long-lived (type 4) replicas: the rule of `uri` with `parameters` merged and checked.
   std::variant<std::shared_ptr<const Prepared>, policies::CallError> prepare(
       const std::string& uri, const Json& parameters);
+
+ private:
   std::variant<std::shared_ptr<const Prepared>, policies::CallError> prepareRule(
       const std::string& uri, const Json& document);
-  void mergeContext(const std::string& uri, const Json& context);
-  Json context(const std::string& uri);
-  Json& cachedContextLocked(const std::string& uri);
   /// Takes one of `uri`'s in-flight slots; false when all are taken.
   bool acquire(const std::string& uri);
   void release(const std::string& uri);
@@ -90,14 +91,13 @@ class ExecuteService {
   bool hostNetworkFor(const std::string& uri) const;
 
   const Collection& registry_;
-  DocumentStore& store_;
+  ContextStore& contexts_;
   policies::CodeCache& cache_;
   policies::WorkerPool& pool_;
   ExecuteLimits limits_;
   ExecutionObserver observer_;
   std::function<Result<Json>(const std::string& uri)> resolve_missing_;
-  std::mutex mutex_;  // guards contexts_, in_flight_ and prepared_
-  std::map<std::string, Json> contexts_;
+  std::mutex mutex_;  // guards in_flight_ and prepared_
   std::map<std::string, size_t> in_flight_;
   /// Per policy URI: the stored text it was prepared from, and the result. Reused while the
   /// stored text is unchanged, so a warm call does not parse the rule, recompile its Templates

@@ -13,6 +13,7 @@
 
 #include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
+#include "agent/functions/function_service.h"
 #include "agent/jobs/builtin_policies.h"
 #include "agent/jobs/job_service.h"
 #include "agent/metrics/agent_metrics.h"
@@ -23,6 +24,7 @@
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/function_routes.h"
 #include "agent/routes/job_routes.h"
 #include "agent/routes/metrics_routes.h"
 #include "agent/routes/asset_routes.h"
@@ -231,9 +233,9 @@ int serve(const ServeOptions& o) {
   execute_limits.max_in_flight_per_policy = config.execution.max_in_flight_per_policy != 0
                                                 ? config.execution.max_in_flight_per_policy
                                                 : std::max<size_t>(1, threads / 2);
-  execute_limits.max_context_bytes = config.execution.context_max_bytes;
   execute_limits.host_network_policies = config.execution.host_network_policies;
-  ExecuteService executor(policies_registry, **store, **cache, pool, execute_limits,
+  ContextStore contexts(**store, config.execution.context_max_bytes);
+  ExecuteService executor(policies_registry, contexts, **cache, pool, execute_limits,
                           [&metrics](std::string_view error_type, double seconds) {
                             metrics.recordPolicyExecution(error_type, seconds);
                           });
@@ -269,6 +271,11 @@ int serve(const ServeOptions& o) {
                                               : config.execution.allocator_policy};
   JobService job_service(jobs_registry, executors, executor, job_options, node);
   addJobRoutes(router, job_service, jobs_registry, forwarder);
+  Collection functions_registry(**store, functionCollection());
+  FunctionService function_service(functions_registry, policies_registry, executor, **sandbox,
+                                   contexts, executor_id);
+  addFunctionRoutes(router, function_service, functions_registry, executors, job_service,
+                    forwarder, {});
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
@@ -297,6 +304,10 @@ int serve(const ServeOptions& o) {
   }
   if (Status started = job_service.start(); !started) {
     LOG_E("jobs: {}", started.error().describe());
+    return 1;
+  }
+  if (Status started = function_service.start(); !started) {
+    LOG_E("functions: {}", started.error().describe());
     return 1;
   }
   // The first line on stdout says where we listen (tests and scripts read it with port 0).
@@ -344,6 +355,7 @@ int serve(const ServeOptions& o) {
     if (registration) registration->stop();
     server.stop();
     job_service.stop();
+    function_service.stop();
   });
   server.run();
   // run() returned: either a signal stopped us, or the loop ended; make sure the waiter ends.

@@ -1,0 +1,190 @@
+// Type 4 functions on the real daemon: the seed's deployment, call, read, query and removal
+// examples; stateful replicas; a crashed replica restarted (with the management commands
+// replayed); local autoscaling up under load and back down when idle.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "common/json_util.h"
+#include "tests/support/agent_process.h"
+#include "tests/support/agent_server.h"
+#include "tests/support/archive_builder.h"
+#include "tests/support/http_client.h"
+#include "tests/support/jail_harness.h"
+#include "tests/support/temp_dir.h"
+
+namespace exa {
+namespace {
+
+using exa::testing::AgentServer;
+using exa::testing::httpRequest;
+
+bool eventually(const std::function<bool()>& check, int tenths = 150) {
+  for (int i = 0; i < tenths; ++i) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+class FunctionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = exa::testing::jailUnsupportedReason();
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+  std::vector<std::string> args() const {
+    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
+            "--executor-id", "executor-001", "--file-root", dir_.path()};
+  }
+  void onboard(uint16_t port, const std::string& name, const std::string& source) {
+    dir_.write(name + "/code/function.py", source);
+    exa::testing::writeArchive(dir_.path() + "/" + name, dir_.path() + "/" + name + ".zip", "zip");
+    Json doc = {{"name", name}, {"version", "1"}, {"release_tag", "x"},
+                {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
+    ASSERT_EQ(httpRequest(port, "POST", "/policy", doc.dump()).status, 201);
+  }
+  static Json status(uint16_t port, const std::string& name) {
+    return httpRequest(port, "GET", "/function/" + name).json["data"]["function_status"];
+  }
+  exa::testing::TempDir dir_;
+};
+
+TEST_F(FunctionsTest, SeedDeployCallReadQueryAndRemove) {
+  AgentServer agent(args());
+  uint16_t port = agent.port();
+  dir_.write("src/code/function.py",
+             exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
+                                    "/examples/ip_allowlist/code/function.py"));
+  exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
+  Json policy = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
+                                                  "/examples/ip_allowlist/policy.json"));
+  policy["code"] = "file://" + dir_.path() + "/ip.zip";
+  ASSERT_EQ(httpRequest(port, "POST", "/policy", policy.dump()).status, 201);
+
+  // The seed's examples, verbatim bodies.
+  auto created = httpRequest(port, "POST", "/function/deployments/create/executor-001", R"({
+    "name": "check-ip-fn",
+    "policy_rule_uri": "ip_allowlist:1.0-beta",
+    "policy_rule_parameters": {
+      "local_allowlist": ["10.0.0.1"]
+    },
+    "replicas": 2,
+    "autoscaling": {
+      "enabled": true,
+      "min_replicas": 1,
+      "max_replicas": 5,
+      "target_cpu_utilization_percentage": 10
+    },
+    "function_metadata": {
+      "maintainer": "network-team",
+      "description": "Checks IP allowlist"
+    },
+    "function_tags": ["network", "security"]
+  })");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.json["data"]["function_executor_id"], "executor-001");
+  EXPECT_EQ(created.json["data"]["function_policy_data"]["name"], "ip_allowlist");
+
+  auto called = httpRequest(port, "POST", "/function/call_function/check-ip-fn", R"({
+    "ip": "10.0.0.1"
+  })");
+  ASSERT_EQ(called.status, 200) << called.body;
+  EXPECT_EQ(called.json["data"]["allowed"], true);
+
+  auto read = httpRequest(port, "GET", "/function/check-ip-fn");
+  ASSERT_EQ(read.status, 200);
+  EXPECT_GE(read.json["data"]["function_status"]["replicas"].get<int>(), 1);
+  auto found = httpRequest(port, "POST", "/function/query", R"({
+    "function_tags": { "$in": ["network"] },
+    "function_policy_rule_uri": "ip_allowlist:1.0-beta"
+  })");
+  ASSERT_EQ(found.status, 200);
+  EXPECT_EQ(found.json["data"].size(), 1u);
+
+  // Management reaches every replica's instance.
+  auto managed = httpRequest(port, "POST", "/function/check-ip-fn/management",
+                             R"({"action": "update_local_allowlist", "data": {"ips": ["1.2.3.4"]}})");
+  ASSERT_EQ(managed.status, 200) << managed.body;
+  for (const auto& reply : managed.json["data"]["replicas"])
+    EXPECT_EQ(reply["output"]["status"], "success") << reply.dump();
+  // The seed's eval reads the call's parameters, not self.parameters: the change shows in the
+  // instances' state, which persists between calls (type 4).
+  auto state = httpRequest(port, "POST", "/function/check-ip-fn/management", R"({"action": "get_state"})");
+  for (const auto& reply : state.json["data"]["replicas"])
+    EXPECT_EQ(reply["output"]["local_allowlist"][0], "1.2.3.4") << reply.dump();
+
+  EXPECT_EQ(httpRequest(port, "POST", "/function/deployments/create/executor-001",
+                        created.json["data"].dump()).status, 400);  // no name/policy_rule_uri keys
+  EXPECT_EQ(httpRequest(port, "DELETE", "/function/deployments/remove/check-ip-fn").status, 200);
+  EXPECT_EQ(httpRequest(port, "GET", "/function/check-ip-fn").status, 404);
+  EXPECT_EQ(httpRequest(port, "POST", "/function/call_function/check-ip-fn", R"({"ip": "x"})").status,
+            404);
+}
+
+TEST_F(FunctionsTest, ReplicasKeepStateAndACrashedOneIsReplacedWithItsCommands) {
+  AgentServer agent(args());
+  uint16_t port = agent.port();
+  onboard(port, "counter",
+          "import os\n"
+          "class AIOSv1PolicyRule:\n"
+          "    def __init__(self, rule_id, settings, parameters): self.n = 0\n"
+          "    def eval(self, parameters, input_data, context):\n"
+          "        if input_data.get('die'): os._exit(3)\n"
+          "        self.n += 1\n"
+          "        return {'n': self.n}\n"
+          "    def management(self, action, data):\n"
+          "        self.n = data['n']\n"
+          "        return {'n': self.n}\n");
+  ASSERT_EQ(httpRequest(port, "POST", "/function/deployments/create/executor-001",
+                        R"({"name": "count", "policy_rule_uri": "counter:1-x"})").status, 201);
+  for (int expected : {1, 2, 3}) {
+    auto r = httpRequest(port, "POST", "/function/call_function/count", R"({"x": 1})");
+    EXPECT_EQ(r.json["data"]["n"], expected) << r.body;
+  }
+  ASSERT_EQ(httpRequest(port, "POST", "/function/count/management",
+                        R"({"action": "set", "data": {"n": 100}})").status, 200);
+  auto crashed = httpRequest(port, "POST", "/function/call_function/count", R"({"die": true})");
+  EXPECT_EQ(crashed.status, 502) << crashed.body;
+  Json s = status(port, "count");
+  EXPECT_EQ(s["restarts"], 1);
+  EXPECT_EQ(s["last_restart_reason"], "crashed");
+  // The replacement got the management command again: it continues from 100.
+  auto next = httpRequest(port, "POST", "/function/call_function/count", R"({"x": 1})");
+  EXPECT_EQ(next.json["data"]["n"], 101) << next.body;
+}
+
+TEST_F(FunctionsTest, AutoscalesUpUnderLoadAndDownWhenIdle) {
+  AgentServer agent(args());
+  uint16_t port = agent.port();
+  onboard(port, "slow",
+          "import time\n"
+          "class AIOSv1PolicyRule:\n"
+          "    def __init__(self, rule_id, settings, parameters): pass\n"
+          "    def eval(self, parameters, input_data, context):\n"
+          "        time.sleep(0.2)\n"
+          "        return {}\n");
+  ASSERT_EQ(httpRequest(port, "POST", "/function/deployments/create/executor-001",
+                        R"({"name": "slow", "policy_rule_uri": "slow:1-x", "replicas": 1,
+                            "autoscaling": {"enabled": true, "min_replicas": 1, "max_replicas": 3,
+                                            "target_cpu_utilization_percentage": 50}})").status, 201);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 4; ++i)
+    load.emplace_back([&] {
+      while (!stop) httpRequest(port, "POST", "/function/call_function/slow", "{\"a\": 1}");
+    });
+  bool grew = eventually([&] { return status(port, "slow")["replicas"].get<int>() >= 2; });
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_TRUE(grew) << status(port, "slow").dump();
+  EXPECT_LE(status(port, "slow")["replicas"].get<int>(), 3);
+  EXPECT_TRUE(eventually([&] { return status(port, "slow")["replicas"] == 1; }, 200))
+      << status(port, "slow").dump();
+}
+
+}  // namespace
+}  // namespace exa
