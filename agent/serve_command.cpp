@@ -24,8 +24,11 @@
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/graphs/graph_record.h"
 #include "agent/routes/function_routes.h"
+#include "agent/routes/graph_routes.h"
 #include "agent/routes/job_routes.h"
+#include "agent/systemd_notify.h"
 #include "agent/routes/metrics_routes.h"
 #include "agent/routes/asset_routes.h"
 #include "agent/routes/collection_routes.h"
@@ -274,8 +277,12 @@ int serve(const ServeOptions& o) {
   Collection functions_registry(**store, functionCollection());
   FunctionService function_service(functions_registry, policies_registry, executor, **sandbox,
                                    contexts, executor_id);
+  Collection graphs_registry(**store, graphCollection());
   addFunctionRoutes(router, function_service, functions_registry, executors, job_service,
-                    forwarder, {});
+                    forwarder, [&](const std::string& function) {
+                      return graphsUsing(graphs_registry, function);
+                    });
+  addGraphRoutes(router, graphs_registry, function_service, functions_registry, forwarder);
   ServerOptions server_options;
   server_options.host = listen->first;
   server_options.port = listen->second;
@@ -347,10 +354,15 @@ int serve(const ServeOptions& o) {
     registration->start();
   }
 
+  // Under the packaged unit: started only now, and restarted if the jail or store wedges.
+  notifyReady("serving on " + local_url);
+  Watchdog watchdog([&] { return (*sandbox)->zygoteReady() && (*store)->checkWritable(); });
+
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     LOG_I("signal {}: stopping", sig);
+    notifyStopping();
     // The central stops sending work first; then the requests already here are answered.
     if (registration) registration->stop();
     server.stop();

@@ -26,10 +26,15 @@ Status makeTraversableDir(const std::string& path) {
   for (size_t pos = 1; pos != std::string::npos;) {
     pos = path.find('/', pos + 1);
     std::string prefix = path.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+    if (::mkdir(prefix.c_str(), 0755) == 0) {
+      // Workers resolve the jail root mountpoint after switching to their unprivileged uid, so
+      // every directory we create on the way must be traversable whatever the umask (the
+      // packaged unit runs with UMask=0077).
+      if (::chmod(prefix.c_str(), 0755) != 0) return sysError("chmod(" + prefix + ")");
+    } else if (errno != EEXIST) {
       return sysError("mkdir(" + prefix + ")");
+    }
   }
-  // Workers resolve the jail root mountpoint after switching to their unprivileged uid.
   if (::chmod(path.c_str(), 0755) != 0) return sysError("chmod(" + path + ")");
   return {};
 }

@@ -38,7 +38,9 @@ class FunctionReplicas {
 
   /// Starts the initial replicas; the first failure (e.g. the constructor raised) is returned.
   Status start();
-  policies::CallResult call(const Json& input);
+  /// `check_input` false skips the policy's input Templates: a graph's fan-in node gets a list
+  /// of its parents' outputs (the original's format), which no input schema describes.
+  policies::CallResult call(const Json& input, bool check_input = true);
   /// Runs the command on every replica; each replica's reply (or error) in replica order.
   Json manage(const std::string& action, const Json& data);
   /// {"replicas", "busy", "waiting", "restarts", "last_restart_reason"}.
