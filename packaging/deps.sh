@@ -14,7 +14,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev
   libcli11-dev libtomlplusplus-dev prometheus-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip openssl
+  libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip openssl dpkg-dev
 )
 
 missing=()
