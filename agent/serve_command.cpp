@@ -11,6 +11,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "agent/backends/local_backend.h"
 #include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
 #include "agent/functions/function_service.h"
@@ -272,10 +273,12 @@ int serve(const ServeOptions& o) {
                          .allocator_uri = config.execution.allocator_policy.empty()
                                               ? std::string(kDefaultAllocatorUri)
                                               : config.execution.allocator_policy};
-  JobService job_service(jobs_registry, executors, executor, job_options, node);
+  LocalJobBackend job_backend(executor);
+  JobService job_service(jobs_registry, executors, executor, job_backend, job_options, node);
   addJobRoutes(router, job_service, jobs_registry, forwarder);
   Collection functions_registry(**store, functionCollection());
-  FunctionService function_service(functions_registry, policies_registry, executor, **sandbox,
+  LocalFunctionBackend function_backend(executor, **sandbox, contexts);
+  FunctionService function_service(functions_registry, policies_registry, function_backend,
                                    contexts, executor_id);
   Collection graphs_registry(**store, graphCollection());
   addFunctionRoutes(router, function_service, functions_registry, executors, job_service,
@@ -367,7 +370,7 @@ int serve(const ServeOptions& o) {
     if (registration) registration->stop();
     server.stop();
     job_service.stop();
-    function_service.stop();
+    function_backend.stopAll();
   });
   server.run();
   // run() returned: either a signal stopped us, or the loop ended; make sure the waiter ends.

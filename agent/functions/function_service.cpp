@@ -96,85 +96,32 @@ Result<FunctionRequest> parseFunctionRequest(const Json& body) {
 }
 
 FunctionService::FunctionService(Collection& functions, const Collection& policies,
-                                 ExecuteService& execute, sandbox::Sandbox& sandbox,
-                                 ContextStore& contexts, std::string executor_id)
+                                 FunctionBackend& backend, ContextStore& contexts,
+                                 std::string executor_id)
     : functions_(functions),
       policies_(policies),
-      execute_(execute),
-      sandbox_(sandbox),
+      backend_(backend),
       contexts_(contexts),
       executor_id_(std::move(executor_id)) {}
-
-FunctionService::~FunctionService() { stop(); }
-
-Result<std::shared_ptr<FunctionReplicas>> FunctionService::launch(const std::string& name,
-                                                                  const Json& record) {
-  auto prepared = execute_.prepare(record["function_policy_rule_uri"],
-                                   record.value("function_policy_parameters", Json::object()));
-  if (auto* error = std::get_if<policies::CallError>(&prepared))
-    return makeError(error->type == "not_found" ? ErrorCode::kNotFound : ErrorCode::kInvalidArgument,
-                     "function " + name + ": " + error->message);
-  Json body = {{"name", name}, {"policy_rule_uri", record["function_policy_rule_uri"]},
-               {"replicas", record.value("replicas", 1)},
-               {"autoscaling", record.value("autoscaling", Json::object())}};
-  EXA_ASSIGN_OR_RETURN(FunctionRequest request, parseFunctionRequest(body));
-  auto replicas = std::make_shared<FunctionReplicas>(
-      sandbox_, contexts_, name, std::get<std::shared_ptr<const ExecuteService::Prepared>>(prepared),
-      request.replicas, request.autoscaling);
-  EXA_TRY(replicas->start());
-  return replicas;
-}
 
 Status FunctionService::start() {
   EXA_ASSIGN_OR_RETURN(auto stored, functions_.query(Json{{"function_executor_id", executor_id_}}));
   for (const auto& record : stored) {
     std::string name = record["function_id"];
-    auto replicas = launch(name, record);
-    if (!replicas) {
-      LOG_E("function {} not restarted: {}", name, replicas.error().describe());
-      continue;
-    }
-    std::lock_guard lock(mutex_);
-    running_[name] = std::move(replicas).value();
+    if (Status started = backend_.deploy(name, record); !started)
+      LOG_E("function {} not restarted: {}", name, started.error().describe());
   }
-  autoscaler_ = std::thread([this] { autoscaleLoop(); });
   return {};
-}
-
-void FunctionService::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  stop_.notify_all();
-  if (autoscaler_.joinable()) autoscaler_.join();
-  std::lock_guard lock(mutex_);
-  running_.clear();
-}
-
-void FunctionService::autoscaleLoop() {
-  constexpr auto kTick = std::chrono::seconds(1);
-  std::unique_lock lock(mutex_);
-  while (!stop_.wait_for(lock, kTick, [this] { return stopping_; })) {
-    auto snapshot = running_;
-    lock.unlock();
-    for (auto& [name, replicas] : snapshot) replicas->autoscaleTick(kTick);
-    lock.lock();
-  }
 }
 
 Result<Json> FunctionService::deploy(const FunctionRequest& request) {
   EXA_ASSIGN_OR_RETURN(Json policy, policies_.get(request.policy_rule_uri));
   Json record = recordFor(request, policy, executor_id_, "");
   EXA_ASSIGN_OR_RETURN(Json stored, functions_.create(record));
-  auto replicas = launch(request.name, stored);
-  if (!replicas) {
+  if (Status started = backend_.deploy(request.name, stored); !started) {
     (void)functions_.remove(request.name);  // nothing half-deployed stays behind
-    return replicas.error();
+    return started.error();
   }
-  std::lock_guard lock(mutex_);
-  running_[request.name] = std::move(replicas).value();
   return stored;
 }
 
@@ -193,30 +140,15 @@ Status FunctionService::remove(const std::string& name, const std::vector<std::s
     return makeError(ErrorCode::kAlreadyExists,
                      "function " + name + " is used by graph(s) " + names + "; remove those first");
   }
-  std::shared_ptr<FunctionReplicas> doomed;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = running_.find(name);
-    if (it != running_.end()) {
-      doomed = std::move(it->second);
-      running_.erase(it);
-    }
-  }
-  doomed.reset();  // waits for its calls in flight, then kills the replicas
+  backend_.remove(name);
   contexts_.erase("function:" + name);
   return functions_.remove(name);
 }
 
 Result<Json> FunctionService::get(const std::string& name) {
   EXA_ASSIGN_OR_RETURN(Json record, functions_.get(name));
-  if (auto replicas = local(name)) record["function_status"] = replicas->status();
+  if (backend_.runs(name)) record["function_status"] = backend_.status(name);
   return record;
-}
-
-std::shared_ptr<FunctionReplicas> FunctionService::local(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  auto it = running_.find(name);
-  return it == running_.end() ? nullptr : it->second;
 }
 
 }  // namespace exa::agent

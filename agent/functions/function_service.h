@@ -1,23 +1,16 @@
-// FunctionService: the seed's functions (type 4) on the local backend. A deployment stores the
-// Function record (the seed's fields, plus replicas, autoscaling and parameters) and starts its
-// replicas (FunctionReplicas); stored functions are started again when the agent starts. A
+// FunctionService: the seed's functions (type 4). A deployment stores the Function record (the
+// seed's fields, plus replicas, autoscaling and parameters) and has the backend start its
+// instances (FunctionBackend: the local jail today); stored functions are started again when the
+// agent starts. A
 // function placed on another executor is created there (relayed by the routes) and recorded
 // here with that executor, so calls to it are relayed too. Removing a function a graph uses is
 // refused (409 naming the graphs).
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "agent/context_store.h"
-#include "agent/execute_service.h"
+#include "agent/backends/execution_backend.h"
 #include "agent/functions/function_replicas.h"
 #include "agent/registry/collection.h"
 
@@ -42,13 +35,11 @@ Result<FunctionRequest> parseFunctionRequest(const Json& body);
 
 class FunctionService {
  public:
-  FunctionService(Collection& functions, const Collection& policies, ExecuteService& execute,
-                  sandbox::Sandbox& sandbox, ContextStore& contexts, std::string executor_id);
-  ~FunctionService();
+  FunctionService(Collection& functions, const Collection& policies, FunctionBackend& backend,
+                  ContextStore& contexts, std::string executor_id);
 
-  /// Starts the stored functions of this executor and the autoscaler.
+  /// Starts the stored functions of this executor.
   Status start();
-  void stop();
 
   /// Deploys here; the stored record. kAlreadyExists for a taken name.
   Result<Json> deploy(const FunctionRequest& request);
@@ -58,25 +49,17 @@ class FunctionService {
   Status remove(const std::string& name, const std::vector<std::string>& graphs_using);
   /// The record with the live replica status under "function_status".
   Result<Json> get(const std::string& name);
-  /// nullptr when `name` is not running here (unknown, or on another executor).
-  std::shared_ptr<FunctionReplicas> local(const std::string& name);
+  /// The function's instances run on this agent's backend (else: unknown, or elsewhere).
+  bool runsHere(const std::string& name) { return backend_.runs(name); }
+  FunctionBackend& backend() { return backend_; }
   const std::string& ownId() const { return executor_id_; }
 
  private:
-  Result<std::shared_ptr<FunctionReplicas>> launch(const std::string& name, const Json& record);
-  void autoscaleLoop();
-
   Collection& functions_;
   const Collection& policies_;
-  ExecuteService& execute_;
-  sandbox::Sandbox& sandbox_;
+  FunctionBackend& backend_;
   ContextStore& contexts_;
   std::string executor_id_;
-  std::mutex mutex_;
-  std::condition_variable stop_;
-  bool stopping_ = false;
-  std::map<std::string, std::shared_ptr<FunctionReplicas>> running_;
-  std::thread autoscaler_;
 };
 
 }  // namespace exa::agent

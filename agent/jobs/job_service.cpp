@@ -5,10 +5,11 @@
 namespace exa::agent {
 
 JobService::JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
-                       JobOptions options, std::function<Json()> node)
+                       JobBackend& backend, JobOptions options, std::function<Json()> node)
     : jobs_(jobs),
       executors_(executors),
       execute_(execute),
+      backend_(backend),
       options_(std::move(options)),
       node_(std::move(node)) {}
 
@@ -137,8 +138,7 @@ void JobService::run(const std::string& job_id) {
   shot.timeout = timeout > 0 ? std::chrono::seconds(timeout) : options_.default_timeout;
   shot.context = Json{{"node", node_ ? node_() : Json::object()},
                       {"job", {{"job_id", job_id}, {"name", (*job)["name"]}, {"attempt", attempt}}}};
-  finish(job_id, execute_.executeOneShot((*job)["policy_rule_uri"], (*job)["inputs"],
-                                         (*job)["policy_rule_parameters"], shot));
+  finish(job_id, backend_.run(*job, shot));
 }
 
 void JobService::finish(const std::string& job_id, const policies::CallResult& result) {

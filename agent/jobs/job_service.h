@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/backends/execution_backend.h"
 #include "agent/execute_service.h"
 #include "agent/jobs/job_record.h"
 #include "agent/registry/collection.h"
@@ -33,8 +34,9 @@ struct JobOptions {
 class JobService {
  public:
   /// `node` gives the snapshot a job sees as context.node (hardware and status).
+  /// `execute` runs the allocator policy; `backend` runs the jobs.
   JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
-             JobOptions options, std::function<Json()> node);
+             JobBackend& backend, JobOptions options, std::function<Json()> node);
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
@@ -59,6 +61,7 @@ class JobService {
   Collection& jobs_;
   const Collection& executors_;
   ExecuteService& execute_;
+  JobBackend& backend_;
   JobOptions options_;
   std::function<Json()> node_;
   std::mutex mutex_;

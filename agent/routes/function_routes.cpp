@@ -55,7 +55,7 @@ HttpResponse remove(Deps& d, const std::string& name) {
 
 // The function's executor when it is not this agent ("" when it is, or it is unknown).
 std::string remoteExecutor(Deps& d, const std::string& name) {
-  if (d.service.local(name)) return {};
+  if (d.service.runsHere(name)) return {};
   auto record = d.functions.get(name);
   if (!record) return {};
   std::string executor = record->value("function_executor_id", "");
@@ -65,7 +65,7 @@ std::string remoteExecutor(Deps& d, const std::string& name) {
 HttpResponse call(Deps& d, const std::string& name, const HttpRequest& request) {
   auto input = requestJson(request);
   if (!input) return errorReply(input.error());
-  if (auto replicas = d.service.local(name)) return replyFor(replicas->call(*input));
+  if (d.service.runsHere(name)) return replyFor(d.service.backend().call(name, *input, true));
   std::string executor = remoteExecutor(d, name);
   if (executor.empty())
     return errorReply(http::status::not_found, "not_found", "no function " + name + " here");
@@ -77,9 +77,10 @@ HttpResponse manage(Deps& d, const std::string& name, const HttpRequest& request
   if (!body) return errorReply(body.error());
   if (!body->is_object() || !(*body)["action"].is_string())
     return errorReply(http::status::bad_request, "invalid_argument", "action: required string");
-  if (auto replicas = d.service.local(name))
+  if (d.service.runsHere(name))
     return jsonReply(http::status::ok,
-                     Json{{"replicas", replicas->manage((*body)["action"], body->value("data", Json::object()))}});
+                     Json{{"replicas", d.service.backend().manage(name, (*body)["action"],
+                                                                  body->value("data", Json::object()))}});
   std::string executor = remoteExecutor(d, name);
   if (executor.empty())
     return errorReply(http::status::not_found, "not_found", "no function " + name + " here");

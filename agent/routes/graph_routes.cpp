@@ -27,8 +27,8 @@ NodeCall nodeCall(FunctionService& functions, Collection& records,
              std::chrono::steady_clock::time_point) -> Result<Json> {
     size_t index = plan.find(node);
     bool fan_in = index < plan.nodes.size() && plan.nodes[index].parents.size() > 1;
-    if (auto replicas = functions.local(function_name)) {
-      auto result = replicas->call(input, /*check_input=*/!fan_in);
+    if (functions.runsHere(function_name)) {
+      auto result = functions.backend().call(function_name, input, /*check_input=*/!fan_in);
       if (result.ok()) return result.output;
       return makeError(codeForCallError(result.error->type),
                        result.error->type + ": " + result.error->message);
