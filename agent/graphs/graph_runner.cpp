@@ -1,5 +1,5 @@
-// Graph execution: a per-run pool of threads takes ready nodes (lowest plan index first) from a
-// shared set; the calling thread waits for the exit node, a failure or the deadline.
+// Graph execution: the calling thread and up to width-1 helper threads of this run take ready
+// nodes (lowest plan index first) from a shared set until the exit node, a failure or the deadline.
 #include "agent/graphs/graph_runner.h"
 
 #include <algorithm>
@@ -33,7 +33,7 @@ class GraphRun {
  private:
   enum class NodeState { kPending, kRunning, kDone, kFailed };
 
-  void workerLoop();
+  void workerLoop(bool caller);
   Result<Json> callNode(std::size_t node, const Json& input) const;
   void finish(std::size_t node, Result<Json> result);  // with mu_ held
   void markTimedOut();                                  // with mu_ held
@@ -58,33 +58,42 @@ class GraphRun {
 };
 
 Result<Json> GraphRun::run(std::size_t threads) {
-  std::vector<std::thread> pool;
-  for (std::size_t i = 0; i < threads; ++i) {
+  // The calling thread is one of the workers: a chain (width 1) runs without a thread of its
+  // own, and no run waits for a new thread to be scheduled before its first node starts.
+  std::vector<std::thread> helpers;
+  for (std::size_t i = 1; i < threads; ++i) {
     try {
-      pool.emplace_back([this] { workerLoop(); });
+      helpers.emplace_back([this] { workerLoop(/*caller=*/false); });
     } catch (const std::exception&) {
       break;  // out of threads: run with the ones we have
     }
   }
+  workerLoop(/*caller=*/true);
   {
-    std::unique_lock lock(mu_);
-    if (pool.empty()) {
-      stop_ = true;
-      return makeError(ErrorCode::kResourceExhausted, "graph run: cannot start a thread");
-    }
-    if (!changed_.wait_until(lock, deadline_, [this] { return stop_; })) markTimedOut();
+    std::lock_guard lock(mu_);
+    stop_ = true;
   }
   changed_.notify_all();
-  for (auto& thread : pool) thread.join();
+  for (auto& thread : helpers) thread.join();
   return outcome();
 }
 
-void GraphRun::workerLoop() {
+void GraphRun::workerLoop(bool caller) {
   std::unique_lock lock(mu_);
   for (;;) {
-    changed_.wait(lock, [this] { return stop_ || !ready_.empty(); });
+    auto wanted = [this] { return stop_ || !ready_.empty(); };
+    // Only the caller watches the clock while idle; helpers are woken when it gives up.
+    if (caller) {
+      if (!changed_.wait_until(lock, deadline_, wanted)) {
+        markTimedOut();
+        changed_.notify_all();
+        return;
+      }
+    } else {
+      changed_.wait(lock, wanted);
+    }
     if (stop_) return;
-    if (Clock::now() >= deadline_) {  // the waiter may not have woken yet: start nothing late
+    if (Clock::now() >= deadline_) {  // start nothing late
       markTimedOut();
       changed_.notify_all();
       return;
@@ -113,9 +122,10 @@ Result<Json> GraphRun::callNode(std::size_t node, const Json& input) const {
 }
 
 void GraphRun::finish(std::size_t node, Result<Json> result) {
+  // A call that ended after the deadline (gave up, or overran while every thread was in a call
+  // and none watched the clock) makes this the graph's timeout, with this node still running.
+  if (!timed_out_ && Clock::now() >= deadline_) markTimedOut();
   if (!result) {
-    // A call that gave up because the graph's deadline passed is the graph's timeout.
-    if (!timed_out_ && Clock::now() >= deadline_) markTimedOut();
     state_[node] = NodeState::kFailed;
     failures_.emplace_back(node, std::move(result).error());
     stop_ = true;

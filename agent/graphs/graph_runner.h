@@ -48,8 +48,9 @@ class GraphRunner {
   explicit GraphRunner(std::size_t max_threads = kMaxGraphThreads)
       : max_threads_(max_threads == 0 ? 1 : max_threads) {}
 
-  /// The exit node's output, or the error described above. Uses min(plan.width, max_threads)
-  /// threads, created for this run and joined before it returns.
+  /// The exit node's output, or the error described above. Runs nodes on the calling thread
+  /// and min(plan.width, max_threads) - 1 helper threads, created for this run and joined
+  /// before it returns.
   Result<Json> run(const GraphPlan& plan, const Json& input,
                    std::chrono::steady_clock::time_point deadline, const NodeCall& call) const;
 
