@@ -90,6 +90,7 @@ void FunctionReplicas::restart(Replica& replica, const std::string& reason) {
   }
   for (const auto& [action, data] : replay) (void)(*worker)->management(action, data, false);
   replica.worker = std::move(worker).value();
+  replica.cpu_us_seen = 0;  // a new cgroup counts from zero
 }
 
 policies::CallResult FunctionReplicas::call(const Json& input, bool check_input) {
@@ -161,6 +162,24 @@ Json FunctionReplicas::status() {
               {"restarts", restarts_}, {"last_restart_reason", last_restart_reason_}};
 }
 
+double FunctionReplicas::utilizationLocked(std::chrono::duration<double> tick) {
+  uint64_t cpu_us = 0;
+  bool measured = false;
+  for (auto& r : replicas_) {
+    if (!r->worker || !r->worker->process().cgroup) continue;
+    uint64_t now = r->worker->process().cgroup->cpuUsageMicros();
+    if (now == 0) continue;
+    measured = true;
+    // A replica new since the last tick, or a replacement, starts its count here.
+    cpu_us += now >= r->cpu_us_seen && r->cpu_us_seen != 0 ? now - r->cpu_us_seen : 0;
+    r->cpu_us_seen = now;
+  }
+  double capacity = tick.count() * static_cast<double>(std::max<size_t>(1, replicas_.size()));
+  double busy = busy_seconds_;
+  busy_seconds_ = 0;
+  return 100.0 * (measured ? cpu_us / 1e6 : busy) / capacity;
+}
+
 void FunctionReplicas::autoscaleTick(std::chrono::duration<double> tick) {
   if (!autoscaling_.enabled) return;
   size_t count;
@@ -170,8 +189,7 @@ void FunctionReplicas::autoscaleTick(std::chrono::duration<double> tick) {
   {
     std::lock_guard lock(mutex_);
     count = replicas_.size();
-    double utilization = 100.0 * busy_seconds_ / (tick.count() * std::max<size_t>(1, count));
-    busy_seconds_ = 0;
+    double utilization = utilizationLocked(tick);
     bool hot = utilization > autoscaling_.target_utilization_percent || waiting_ > 0;
     quiet_ticks_ = utilization < autoscaling_.target_utilization_percent / 2 && !hot ? quiet_ticks_ + 1 : 0;
     grow = hot && count < autoscaling_.max_replicas;

@@ -4,7 +4,9 @@
 // with its reason, and the management commands sent so far replayed to it, so a replacement is in
 // the state its siblings reached. Local autoscaling moves the replica count between min and max:
 // up when the busy share of the replicas' time over the last tick passes the target or calls are
-// waiting, down after three quiet ticks below half the target.
+// waiting, down after three quiet ticks below half the target. Utilization is the replicas' CPU
+// time from their cgroups over the tick (DESIGN.md §8 "Autoscaling"); where no cgroup exists
+// (rlimits only), the share of their wall-clock time spent in calls stands in.
 #pragma once
 
 #include <chrono>
@@ -52,7 +54,10 @@ class FunctionReplicas {
   struct Replica {
     std::unique_ptr<policies::PolicyWorker> worker;
     bool busy = false;
+    uint64_t cpu_us_seen = 0;  ///< its cgroup's CPU time at the last tick
   };
+  /// Percent of the replicas' capacity used over the last tick (see above); resets the counts.
+  double utilizationLocked(std::chrono::duration<double> tick);
   Result<std::unique_ptr<policies::PolicyWorker>> startWorker();
   /// Replaces a dead replica's worker (called with the replica marked busy, lock not held).
   void restart(Replica& replica, const std::string& reason);

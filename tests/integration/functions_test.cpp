@@ -186,5 +186,30 @@ TEST_F(FunctionsTest, AutoscalesUpUnderLoadAndDownWhenIdle) {
       << status(port, "slow").dump();
 }
 
+TEST_F(FunctionsTest, AutoscalingReadsCpuFromTheCgroupsNotWallClock) {
+  AgentServer agent(args());
+  uint16_t port = agent.port();
+  auto health = httpRequest(port, "GET", "/health");
+  if (health.json["data"]["limits"].get<std::string>().rfind("cgroup", 0) != 0)
+    GTEST_SKIP() << "no cgroups here: busy time stands in for CPU";
+  onboard(port, "sleeper",
+          "import time\n"
+          "class AIOSv1PolicyRule:\n"
+          "    def __init__(self, rule_id, settings, parameters): pass\n"
+          "    def eval(self, parameters, input_data, context):\n"
+          "        time.sleep(0.1)\n"
+          "        return {}\n");
+  ASSERT_EQ(httpRequest(port, "POST", "/function/deployments/create/executor-001",
+                        R"({"name": "sleeper", "policy_rule_uri": "sleeper:1-x", "replicas": 1,
+                            "autoscaling": {"enabled": true, "min_replicas": 1, "max_replicas": 3,
+                                            "target_cpu_utilization_percentage": 10}})").status, 201);
+  // One client, never queued: its replica is busy all the time but burns no CPU, so there is
+  // nothing to scale for (busy time alone would read 100% and add replicas).
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
+  while (std::chrono::steady_clock::now() < until)
+    ASSERT_EQ(httpRequest(port, "POST", "/function/call_function/sleeper", "{\"a\": 1}").status, 200);
+  EXPECT_EQ(status(port, "sleeper")["replicas"], 1) << status(port, "sleeper").dump();
+}
+
 }  // namespace
 }  // namespace exa
