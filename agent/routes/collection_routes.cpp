@@ -15,6 +15,16 @@ HttpResponse withBody(const HttpRequest& request, Fn&& fn) {
 
 }  // namespace
 
+HttpResponse queryReply(const Collection& collection, const HttpRequest& request) {
+  return withBody(request, [&](const Json& filter) {
+    auto found = collection.query(filter);
+    if (!found) return errorReply(found.error());
+    Json list = Json::array();
+    for (auto& doc : *found) list.push_back(std::move(doc));
+    return jsonReply(http::status::ok, list);
+  });
+}
+
 void addCollectionRoutes(Router& router, const std::string& base, Collection& c) {
   router.add(http::verb::post, base, [&c](const HttpRequest& request, const PathParams&) {
     return withBody(request, [&](const Json& body) {
@@ -23,13 +33,7 @@ void addCollectionRoutes(Router& router, const std::string& base, Collection& c)
     });
   });
   router.add(http::verb::post, base + "/query", [&c](const HttpRequest& request, const PathParams&) {
-    return withBody(request, [&](const Json& filter) {
-      auto found = c.query(filter);
-      if (!found) return errorReply(found.error());
-      Json list = Json::array();
-      for (auto& doc : *found) list.push_back(std::move(doc));
-      return jsonReply(http::status::ok, list);
-    });
+    return queryReply(c, request);
   }, Access::kRead);
   router.add(http::verb::get, base + "/<id>", [&c](const HttpRequest&, const PathParams& p) {
     auto doc = c.get(p.at("id"));

@@ -11,4 +11,7 @@ namespace exa::agent {
 
 void addCollectionRoutes(Router& router, const std::string& base, Collection& collection);
 
+/// A `POST <base>/query` reply: the body is a MongoDB filter, the data the matching records.
+HttpResponse queryReply(const Collection& collection, const HttpRequest& request);
+
 }  // namespace exa::agent

@@ -1,6 +1,7 @@
 #include "agent/routes/function_routes.h"
 
 #include "agent/http/error_status.h"
+#include "agent/routes/collection_routes.h"
 #include "agent/routes/execute_routes.h"
 
 namespace exa::agent {
@@ -116,14 +117,8 @@ void addFunctionRoutes(Router& router, FunctionService& service, Collection& fun
                auto record = d->service.get(p.at("function_id"));
                return record ? jsonReply(http::status::ok, *record) : errorReply(record.error());
              }, Access::kRead);
-  router.add(http::verb::post, "/function/query", [d](const HttpRequest& r, const PathParams&) {
-    auto filter = requestJson(r);
-    if (!filter) return errorReply(filter.error());
-    auto found = d->functions.query(*filter);
-    if (!found) return errorReply(found.error());
-    Json list = Json::array();
-    for (auto& doc : *found) list.push_back(std::move(doc));
-    return jsonReply(http::status::ok, list);
+  router.add(http::verb::post, "/function/query", [d](const HttpRequest& request, const PathParams&) {
+    return queryReply(d->functions, request);
   }, Access::kRead);
 }
 

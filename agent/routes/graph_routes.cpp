@@ -3,6 +3,7 @@
 #include "agent/graphs/graph_record.h"
 #include "agent/graphs/graph_runner.h"
 #include "agent/http/error_status.h"
+#include "agent/routes/collection_routes.h"
 #include "agent/registry/mongo_update.h"
 
 namespace exa::agent {
@@ -119,13 +120,7 @@ void addGraphRoutes(Router& router, Collection& graphs, FunctionService& functio
                    : errorReply(removed.error());
   });
   router.add(http::verb::post, "/graphs/query", [&](const HttpRequest& request, const PathParams&) {
-    auto filter = requestJson(request);
-    if (!filter) return errorReply(filter.error());
-    auto found = graphs.query(*filter);
-    if (!found) return errorReply(found.error());
-    Json list = Json::array();
-    for (auto& doc : *found) list.push_back(std::move(doc));
-    return jsonReply(http::status::ok, list);
+    return queryReply(graphs, request);
   }, Access::kRead);
   router.add(http::verb::post, "/graph/execute_graph",
              [&](const HttpRequest& request, const PathParams&) {

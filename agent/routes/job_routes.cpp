@@ -1,6 +1,7 @@
 #include "agent/routes/job_routes.h"
 
 #include "agent/http/error_status.h"
+#include "agent/routes/collection_routes.h"
 
 namespace exa::agent {
 namespace {
@@ -59,16 +60,9 @@ void addJobRoutes(Router& router, JobService& service, Collection& jobs,
                if (!record) return errorReply(record.error());
                return jsonReply(http::status::ok, *record);
              }, Access::kRead);
-  router.add(http::verb::post, "/jobs/query",
-             [&](const HttpRequest& request, const PathParams&) {
-               auto filter = requestJson(request);
-               if (!filter) return errorReply(filter.error());
-               auto found = jobs.query(*filter);
-               if (!found) return errorReply(found.error());
-               Json list = Json::array();
-               for (auto& doc : *found) list.push_back(std::move(doc));
-               return jsonReply(http::status::ok, list);
-             }, Access::kRead);
+  router.add(http::verb::post, "/jobs/query", [&](const HttpRequest& request, const PathParams&) {
+    return queryReply(jobs, request);
+  }, Access::kRead);
 }
 
 }  // namespace exa::agent
