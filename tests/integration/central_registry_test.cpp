@@ -9,31 +9,22 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
 namespace {
 
 using exa::testing::AgentServer;
+using exa::testing::eventually;  // its 15 s is generous: heartbeats are 1 s here
 using exa::testing::httpRequest;
-
-/// Polls `check` every 100 ms for up to 15 s (heartbeats are 1 s here; the bound is generous).
-bool eventually(const std::function<bool()>& check) {
-  for (int i = 0; i < 150; ++i) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 class CentralRegistryTest : public ::testing::Test {
  protected:
@@ -97,12 +88,12 @@ TEST_F(CentralRegistryTest, RegistersHeartbeatsAndCatchesUpAfterTheCentralRestar
 
 TEST_F(CentralRegistryTest, PoliciesComeFromTheCentralAndItsExecutionsReachTheNode) {
   AgentServer hub(central("central-data"));
-  dir_.write("src/code/function.py",
-             "class AIOSv1PolicyRule:\n"
-             "    def __init__(self, rule_id, settings, parameters): self.rule_id = rule_id\n"
-             "    def eval(self, parameters, input_data, context):\n"
-             "        return {'ran_as': self.rule_id, 'x': input_data.get('x')}\n");
-  exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/p.zip", "zip");
+  exa::testing::zipPolicy(
+      dir_, "p",
+      "class AIOSv1PolicyRule:\n"
+      "    def __init__(self, rule_id, settings, parameters): self.rule_id = rule_id\n"
+      "    def eval(self, parameters, input_data, context):\n"
+      "        return {'ran_as': self.rule_id, 'x': input_data.get('x')}\n");
   // The code travels as an asset of the central, as in the seed's onboarding.
   std::string boundary = "exa-central-test";
   std::string body = "--" + boundary + "\r\n"

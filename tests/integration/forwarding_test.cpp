@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "common/json_util.h"
-#include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
@@ -22,10 +21,6 @@ class ForwardingTest : public ::testing::Test {
   void SetUp() override {
     std::string why = exa::testing::jailUnsupportedReason();
     if (!why.empty()) GTEST_SKIP() << why;
-    dir_.write("src/code/function.py",
-               exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                      "/examples/ip_allowlist/code/function.py"));
-    exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
   }
 
   std::vector<std::string> args(const std::string& id) const {
@@ -46,9 +41,7 @@ class ForwardingTest : public ::testing::Test {
 TEST_F(ForwardingTest, RunsOnTheRegisteredExecutorAndRelaysItsReply) {
   AgentServer front(args("executor-a"));
   AgentServer back(args("executor-b"));
-  Json policy = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                                  "/examples/ip_allowlist/policy.json"));
-  policy["code"] = "file://" + dir_.path() + "/ip.zip";
+  Json policy = exa::testing::seedPolicy(dir_);
   ASSERT_EQ(httpRequest(back.port(), "POST", "/policy", policy.dump()).status, 201);
   registerExecutor(front.port(), "executor-b",
                    "http://127.0.0.1:" + std::to_string(back.port()) + "/");

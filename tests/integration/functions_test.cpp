@@ -5,30 +5,21 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "common/json_util.h"
-#include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
 namespace {
 
 using exa::testing::AgentServer;
+using exa::testing::eventually;
 using exa::testing::httpRequest;
-
-bool eventually(const std::function<bool()>& check, int tenths = 150) {
-  for (int i = 0; i < tenths; ++i) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 class FunctionsTest : public ::testing::Test {
  protected:
@@ -37,15 +28,10 @@ class FunctionsTest : public ::testing::Test {
     if (!why.empty()) GTEST_SKIP() << why;
   }
   std::vector<std::string> args() const {
-    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
-            "--executor-id", "executor-001", "--file-root", dir_.path()};
+    return exa::testing::agentArgs(dir_, {"--executor-id", "executor-001"});
   }
   void onboard(uint16_t port, const std::string& name, const std::string& source) {
-    dir_.write(name + "/code/function.py", source);
-    exa::testing::writeArchive(dir_.path() + "/" + name, dir_.path() + "/" + name + ".zip", "zip");
-    Json doc = {{"name", name}, {"version", "1"}, {"release_tag", "x"},
-                {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
-    ASSERT_EQ(httpRequest(port, "POST", "/policy", doc.dump()).status, 201);
+    ASSERT_EQ(exa::testing::onboardPolicy(port, dir_, name, source).status, 201);
   }
   static Json status(uint16_t port, const std::string& name) {
     return httpRequest(port, "GET", "/function/" + name).json["data"]["function_status"];
@@ -56,13 +42,7 @@ class FunctionsTest : public ::testing::Test {
 TEST_F(FunctionsTest, SeedDeployCallReadQueryAndRemove) {
   AgentServer agent(args());
   uint16_t port = agent.port();
-  dir_.write("src/code/function.py",
-             exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                    "/examples/ip_allowlist/code/function.py"));
-  exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
-  Json policy = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                                  "/examples/ip_allowlist/policy.json"));
-  policy["code"] = "file://" + dir_.path() + "/ip.zip";
+  Json policy = exa::testing::seedPolicy(dir_);
   ASSERT_EQ(httpRequest(port, "POST", "/policy", policy.dump()).status, 201);
 
   // The seed's examples, verbatim bodies.
@@ -135,6 +115,7 @@ TEST_F(FunctionsTest, ReplicasKeepStateAndACrashedOneIsReplacedWithItsCommands) 
           "    def eval(self, parameters, input_data, context):\n"
           "        if input_data.get('die'): os._exit(3)\n"
           "        self.n += 1\n"
+          "        print('counted', self.n)\n"
           "        return {'n': self.n}\n"
           "    def management(self, action, data):\n"
           "        self.n = data['n']\n"
@@ -145,6 +126,11 @@ TEST_F(FunctionsTest, ReplicasKeepStateAndACrashedOneIsReplacedWithItsCommands) 
     auto r = httpRequest(port, "POST", "/function/call_function/count", R"({"x": 1})");
     EXPECT_EQ(r.json["data"]["n"], expected) << r.body;
   }
+  // What the instances printed is kept per function (DESIGN.md §8), newest last.
+  auto logs = httpRequest(port, "GET", "/function/get_logs/count?tail=2");
+  ASSERT_EQ(logs.status, 200) << logs.body;
+  EXPECT_EQ(logs.json["logs"], "counted 2\ncounted 3\n");
+  EXPECT_EQ(logs.json["data"], logs.json["logs"]);
   ASSERT_EQ(httpRequest(port, "POST", "/function/count/management",
                         R"({"action": "set", "data": {"n": 100}})").status, 200);
   auto crashed = httpRequest(port, "POST", "/function/call_function/count", R"({"die": true})");
@@ -182,7 +168,8 @@ TEST_F(FunctionsTest, AutoscalesUpUnderLoadAndDownWhenIdle) {
   for (auto& t : load) t.join();
   EXPECT_TRUE(grew) << status(port, "slow").dump();
   EXPECT_LE(status(port, "slow")["replicas"].get<int>(), 3);
-  EXPECT_TRUE(eventually([&] { return status(port, "slow")["replicas"] == 1; }, 200))
+  EXPECT_TRUE(eventually([&] { return status(port, "slow")["replicas"] == 1; },
+                         std::chrono::seconds(20)))
       << status(port, "slow").dump();
 }
 

@@ -6,9 +6,9 @@
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
@@ -66,19 +66,14 @@ class GraphsTest : public ::testing::Test {
     if (!why.empty()) GTEST_SKIP() << why;
   }
   std::vector<std::string> args() const {
-    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
-            "--executor-id", "executor-001", "--file-root", dir_.path()};
+    return exa::testing::agentArgs(dir_, {"--executor-id", "executor-001"});
   }
   /// Policy "<name>:1-x" whose eval body is `body`, deployed as function `name`.
   void deploy(uint16_t port, const std::string& name, const std::string& body) {
-    dir_.write(name + "/code/function.py",
-               "class AIOSv1PolicyRule:\n"
-               "    def __init__(self, rule_id, settings, parameters): pass\n"
-               "    def eval(self, parameters, input_data, context):\n" + body);
-    exa::testing::writeArchive(dir_.path() + "/" + name, dir_.path() + "/" + name + ".zip", "zip");
-    Json doc = {{"name", name}, {"version", "1"}, {"release_tag", "x"},
-                {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
-    ASSERT_EQ(httpRequest(port, "POST", "/policy", doc.dump()).status, 201);
+    std::string source = "class AIOSv1PolicyRule:\n"
+                         "    def __init__(self, rule_id, settings, parameters): pass\n"
+                         "    def eval(self, parameters, input_data, context):\n" + body;
+    ASSERT_EQ(exa::testing::onboardPolicy(port, dir_, name, source).status, 201);
     Json fn = {{"name", name}, {"policy_rule_uri", name + ":1-x"}};
     auto created = httpRequest(port, "POST", "/function/deployments/create/executor-001", fn.dump());
     ASSERT_EQ(created.status, 201) << created.body;

@@ -7,14 +7,13 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
+#include <utility>
 
 #include "common/json_util.h"
-#include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
@@ -30,32 +29,27 @@ class JobsTest : public ::testing::Test {
     if (!why.empty()) GTEST_SKIP() << why;
   }
   std::vector<std::string> args(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> a = {"--runtime-dir", dir_.path() + "/run", "--data-dir",
-                                  dir_.path() + "/data", "--executor-id", "executor-001",
-                                  "--file-root", dir_.path()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    extra.insert(extra.begin(), {"--executor-id", "executor-001"});
+    return exa::testing::agentArgs(dir_, std::move(extra));
   }
   /// Stores "<name>:1-x" whose class body is `body` (Python, 4-space indented methods).
   void onboard(uint16_t port, const std::string& name, const std::string& methods) {
-    dir_.write(name + "/code/function.py",
-               "import time\nclass AIOSv1PolicyRule:\n"
-               "    def __init__(self, rule_id, settings, parameters): self.rule_id = rule_id\n" +
-                   methods);
-    exa::testing::writeArchive(dir_.path() + "/" + name, dir_.path() + "/" + name + ".zip", "zip");
-    Json doc = {{"name", name}, {"version", "1"}, {"release_tag", "x"},
-                {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
-    ASSERT_EQ(httpRequest(port, "POST", "/policy", doc.dump()).status, 201);
+    std::string source =
+        "import time\nclass AIOSv1PolicyRule:\n"
+        "    def __init__(self, rule_id, settings, parameters): self.rule_id = rule_id\n" + methods;
+    ASSERT_EQ(exa::testing::onboardPolicy(port, dir_, name, source).status, 201);
   }
   /// The job's record once `done` accepts it (polled for up to 20 s), else the last one seen.
   static Json waitFor(uint16_t port, const std::string& id,
                       const std::function<bool(const Json&)>& done) {
     Json job;
-    for (int i = 0; i < 200; ++i) {
-      job = httpRequest(port, "GET", "/jobs/" + id).json["data"];
-      if (done(job)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // A job that never gets there is the caller's to report, with the record it last had.
+    (void)exa::testing::eventually(
+        [&] {
+          job = httpRequest(port, "GET", "/jobs/" + id).json["data"];
+          return done(job);
+        },
+        std::chrono::seconds(20));
     return job;
   }
   static bool finished(const Json& job) {
@@ -67,13 +61,7 @@ class JobsTest : public ::testing::Test {
 TEST_F(JobsTest, SeedSubmitGetAndQuery) {
   AgentServer agent(args());
   uint16_t port = agent.port();
-  dir_.write("src/code/function.py",
-             exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                    "/examples/ip_allowlist/code/function.py"));
-  exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
-  Json policy = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                                  "/examples/ip_allowlist/policy.json"));
-  policy["code"] = "file://" + dir_.path() + "/ip.zip";
+  Json policy = exa::testing::seedPolicy(dir_);
   ASSERT_EQ(httpRequest(port, "POST", "/policy", policy.dump()).status, 201);
 
   // The seed's submit example, verbatim body.
@@ -114,6 +102,7 @@ TEST_F(JobsTest, AJobSeesItsIdAndTheNodeAndFailuresAreTyped) {
   uint16_t port = agent.port();
   onboard(port, "whoami",
           "    def eval(self, parameters, input_data, context):\n"
+          "        print('job running as', self.rule_id)\n"
           "        return {'rule_id': self.rule_id, 'node': context['node']['executor_id'],\n"
           "                'vcpus': context['node']['executor_hardware_info']['vcpus']['count']}\n");
   onboard(port, "broken",
@@ -128,6 +117,8 @@ TEST_F(JobsTest, AJobSeesItsIdAndTheNodeAndFailuresAreTyped) {
   EXPECT_EQ(done["job_output_data"]["rule_id"], id);
   EXPECT_EQ(done["job_output_data"]["node"], "executor-001");
   EXPECT_GE(done["job_output_data"]["vcpus"].get<int>(), 1);
+  EXPECT_NE(done["logs"].get<std::string>().find("job running as " + id), std::string::npos)
+      << done.dump();
 
   auto bad = httpRequest(port, "POST", "/jobs/submit/executor-001",
                          R"({"name": "bad", "policy_rule_uri": "broken:1-x"})");

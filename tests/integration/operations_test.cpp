@@ -11,14 +11,15 @@
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
 namespace {
 
+using exa::testing::agentArgs;
 using exa::testing::AgentServer;
 using exa::testing::httpRequest;
 
@@ -44,21 +45,13 @@ class OperationsTest : public ::testing::Test {
     std::string why = exa::testing::jailUnsupportedReason();
     if (!why.empty()) GTEST_SKIP() << why;
   }
-  std::vector<std::string> args() const {
-    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
-            "--file-root", dir_.path()};
-  }
   /// The stored policy "<name>:1-x" whose eval runs `body` (one Python statement).
   std::string policy(const std::string& name, const std::string& body) {
-    dir_.write(name + "/code/function.py",
-               "class AIOSv1PolicyRule:\n"
-               "    def __init__(self, rule_id, settings, parameters): pass\n"
-               "    def eval(self, parameters, input_data, context):\n"
-               "        " + body + "\n");
-    exa::testing::writeArchive(dir_.path() + "/" + name, dir_.path() + "/" + name + ".zip", "zip");
-    Json doc = {{"name", name}, {"version", "1"}, {"release_tag", "x"},
-                {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
-    return doc.dump();
+    std::string source = "class AIOSv1PolicyRule:\n"
+                         "    def __init__(self, rule_id, settings, parameters): pass\n"
+                         "    def eval(self, parameters, input_data, context):\n"
+                         "        " + body + "\n";
+    return exa::testing::policyRule(name, exa::testing::zipPolicy(dir_, name, source)).dump();
   }
   static std::string call(const std::string& name) {
     return R"({"policy_rule_uri": ")" + name + R"(:1-x", "input_data": {}})";
@@ -100,7 +93,7 @@ TEST_F(OperationsTest, ABadConfigFileStopsTheAgentNamingTheKey) {
 }
 
 TEST_F(OperationsTest, MetricsCountRequestsExecutionsAndWorkerKills) {
-  AgentServer agent(args());
+  AgentServer agent(agentArgs(dir_));
   uint16_t port = agent.port();
   ASSERT_EQ(httpRequest(port, "POST", "/policy", policy("fine", "return {}")).status, 201);
   ASSERT_EQ(httpRequest(port, "POST", "/policy", policy("raises", "raise ValueError('no')")).status,
@@ -133,24 +126,18 @@ TEST_F(OperationsTest, TrustedPeersNeedNoToken) {
   std::string doc = policy("p", "return {}");
   {
     ScopedEnv peers("EXECUTOR_AGENT_AUTH_TRUSTED_PEERS", "10.0.0.0/8, 127.0.0.0/8");
-    std::vector<std::string> with_token = args();
-    with_token.insert(with_token.end(), {"--token", "t0ken"});
-    AgentServer agent(with_token);
+    AgentServer agent(agentArgs(dir_, {"--token", "t0ken"}));
     EXPECT_EQ(httpRequest(agent.port(), "POST", "/policy", doc).status, 201);
   }
   ScopedEnv peers("EXECUTOR_AGENT_AUTH_TRUSTED_PEERS", "10.0.0.0/8");
-  std::vector<std::string> with_token = args();
-  with_token.insert(with_token.end(), {"--token", "t0ken", "--data-dir", dir_.path() + "/data2"});
-  AgentServer agent(with_token);
+  AgentServer agent(agentArgs(dir_, {"--token", "t0ken", "--data-dir", dir_.path() + "/data2"}));
   auto refused = httpRequest(agent.port(), "POST", "/policy", doc);
   EXPECT_EQ(refused.status, 401);
   EXPECT_EQ(refused.json["message"], "unauthorized");
 }
 
 TEST_F(OperationsTest, ManyClientsOnMixedPoliciesEachGetTheirOwnAnswer) {
-  std::vector<std::string> wide = args();
-  wide.insert(wide.end(), {"--threads", "4", "--max-in-flight-per-policy", "4"});
-  AgentServer agent(wide);
+  AgentServer agent(agentArgs(dir_, {"--threads", "4", "--max-in-flight-per-policy", "4"}));
   uint16_t port = agent.port();
   const std::vector<std::string> names = {"alpha", "beta", "gamma"};
   for (const auto& name : names)
@@ -182,7 +169,7 @@ TEST_F(OperationsTest, ManyClientsOnMixedPoliciesEachGetTheirOwnAnswer) {
 
 TEST_F(OperationsTest, OnlyPoliciesTheOperatorNamesGetTheHostNetwork) {
   ScopedEnv named("EXECUTOR_AGENT_EXECUTION_HOST_NETWORK_POLICIES", "egress-*");
-  AgentServer agent(args());
+  AgentServer agent(agentArgs(dir_));
   uint16_t port = agent.port();
   // Both policies try the agent's own port on the host's loopback.
   std::string dial = "import socket; s = socket.create_connection(('127.0.0.1', " +
@@ -203,9 +190,7 @@ TEST_F(OperationsTest, ServesHttpsWithTheConfiguredCertificate) {
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
       "subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert);
   ASSERT_EQ(made.exit_code, 0) << made.text;
-  std::vector<std::string> tls = args();
-  tls.insert(tls.end(), {"--tls-cert", cert, "--tls-key", key});
-  AgentServer agent(tls);
+  AgentServer agent(agentArgs(dir_, {"--tls-cert", cert, "--tls-key", key}));
   HttpCallOptions trust_ours;
   trust_ours.ca_bundle = cert;
   std::string url = "https://127.0.0.1:" + std::to_string(agent.port()) + "/ping";

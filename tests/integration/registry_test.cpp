@@ -5,48 +5,37 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
-#include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
 namespace {
 
 using exa::testing::httpRequest;
+using exa::testing::policyRule;
+using exa::testing::zipPolicy;
 
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why = exa::testing::jailUnsupportedReason();
     if (!why.empty()) GTEST_SKIP() << why;
-    dir_.write("src/code/function.py",
-               exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                      "/examples/ip_allowlist/code/function.py"));
-    exa::testing::writeArchive(dir_.path() + "/src", dir_.path() + "/ip.zip", "zip");
-    policy_ = *parseJson(exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
-                                                "/examples/ip_allowlist/policy.json"));
-    policy_["code"] = "file://" + dir_.path() + "/ip.zip";
+    policy_ = exa::testing::seedPolicy(dir_);
   }
 
-  /// A PolicyRule "<name>:1-x" whose code is `function_py`, zipped and served by file://.
-  Json archivedPolicy(const std::string& name, const std::string& function_py) {
-    dir_.write(name + "-src/code/function.py", function_py);
-    exa::testing::writeArchive(dir_.path() + "/" + name + "-src", dir_.path() + "/" + name + ".zip",
-                               "zip");
-    return {{"name", name}, {"version", "1"}, {"release_tag", "x"},
-            {"code", "file://" + dir_.path() + "/" + name + ".zip"}};
-  }
-
-  std::vector<std::string> args() const {
-    return {"--runtime-dir", dir_.path() + "/run", "--data-dir", dir_.path() + "/data",
-            "--executor-id", "executor-001", "--file-root", dir_.path()};
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const {
+    extra.insert(extra.begin(), {"--executor-id", "executor-001"});
+    return exa::testing::agentArgs(dir_, std::move(extra));
   }
 
   exa::testing::TempDir dir_;
@@ -129,9 +118,7 @@ TEST_F(RegistryTest, SeedPolicyLifecycleAndExecution) {
 }
 
 TEST_F(RegistryTest, TokenGuardsWritesAndExecution) {
-  auto with_token = args();
-  with_token.insert(with_token.end(), {"--token", "s3cret-token"});
-  exa::testing::AgentServer agent(with_token);
+  exa::testing::AgentServer agent(args({"--token", "s3cret-token"}));
   uint16_t port = agent.port();
   auto anonymous = httpRequest(port, "POST", "/policy", policy_.dump());
   EXPECT_EQ(anonymous.status, 401);
@@ -147,12 +134,12 @@ TEST_F(RegistryTest, TokenGuardsWritesAndExecution) {
 }
 
 TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
-  Json slow = archivedPolicy(
-      "slow", "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-              "    def eval(self, p, i, c):\n        time.sleep(1.5)\n        return 'slow'\n");
-  auto with_threads = args();
-  with_threads.insert(with_threads.end(), {"--threads", "4", "--max-in-flight-per-policy", "1"});
-  exa::testing::AgentServer agent(with_threads);
+  Json slow = policyRule(
+      "slow", zipPolicy(dir_, "slow",
+                        "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n"
+                        "        pass\n    def eval(self, p, i, c):\n        time.sleep(1.5)\n"
+                        "        return 'slow'\n"));
+  exa::testing::AgentServer agent(args({"--threads", "4", "--max-in-flight-per-policy", "1"}));
   uint16_t port = agent.port();
   ASSERT_EQ(httpRequest(port, "POST", "/policy", slow.dump()).status, 201);
   ASSERT_EQ(httpRequest(port, "POST", "/policy", policy_.dump()).status, 201);
@@ -175,9 +162,11 @@ TEST_F(RegistryTest, AFloodOfOnePolicyDoesNotStarveAnother) {
 }
 
 TEST_F(RegistryTest, ContextPersistsAcrossCallsAndRestarts) {
-  Json counter = archivedPolicy(
-      "counter", "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-                 "    def eval(self, p, i, c):\n        c['n'] = c.get('n', 0) + 1\n        return c['n']\n");
+  Json counter = policyRule(
+      "counter", zipPolicy(dir_, "counter",
+                           "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n"
+                           "        pass\n    def eval(self, p, i, c):\n"
+                           "        c['n'] = c.get('n', 0) + 1\n        return c['n']\n"));
   std::string call = R"({"policy_rule_uri": "counter:1-x", "input_data": {}})";
   {
     exa::testing::AgentServer agent(args());
@@ -230,9 +219,11 @@ TEST_F(RegistryTest, SeedOnboardingThroughUploadedAsset) {
 }
 
 TEST_F(RegistryTest, SigtermLetsACallInFlightFinish) {
-  Json slow = archivedPolicy(
-      "drain", "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
-               "    def eval(self, p, i, c):\n        time.sleep(1)\n        return 'done'\n");
+  Json slow = policyRule(
+      "drain", zipPolicy(dir_, "drain",
+                         "import time\nclass AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n"
+                         "        pass\n    def eval(self, p, i, c):\n        time.sleep(1)\n"
+                         "        return 'done'\n"));
   exa::testing::AgentServer agent(args());
   uint16_t port = agent.port();
   ASSERT_EQ(httpRequest(port, "POST", "/policy", slow.dump()).status, 201);
@@ -242,11 +233,9 @@ TEST_F(RegistryTest, SigtermLetsACallInFlightFinish) {
                          R"({"policy_rule_uri": "drain:1-x", "input_data": {}})");
   });
   // Wait until the agent holds the call, then ask it to stop.
-  for (int i = 0; i < 200; ++i) {
-    auto health = httpRequest(port, "GET", "/health");
-    if (health.json["data"]["pool"]["spawned"] == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  (void)exa::testing::eventually(
+      [&] { return httpRequest(port, "GET", "/health").json["data"]["pool"]["spawned"] == 1; },
+      std::chrono::seconds(2), std::chrono::milliseconds(10));
   int status = agent.stop(SIGTERM);
   call.join();
   EXPECT_EQ(answer.status, 200) << answer.body;

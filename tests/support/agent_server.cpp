@@ -10,6 +10,13 @@
 
 namespace exa::testing {
 
+std::vector<std::string> agentArgs(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--runtime-dir", dir.path() + "/run", "--data-dir",
+                                   dir.path() + "/data", "--file-root", dir.path()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 AgentServer::AgentServer(const std::vector<std::string>& extra_args) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");

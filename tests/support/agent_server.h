@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace exa::testing {
+
+/// `serve` flags for an agent that keeps everything in `dir`: its runtime and data dirs under it,
+/// and `dir` as the file:// root, where zipPolicy leaves archives. `extra` comes after them.
+std::vector<std::string> agentArgs(const TempDir& dir, std::vector<std::string> extra = {});
 
 class AgentServer {
  public:
