@@ -6,6 +6,8 @@
 #include <chrono>
 #include <variant>
 
+#include "common/log.h"
+
 namespace exa::agent {
 namespace {
 
@@ -105,6 +107,8 @@ policies::CallResult ExecuteService::execute(const std::string& uri, const Json&
                                              const Json& parameters) {
   auto started = std::chrono::steady_clock::now();
   policies::CallResult result = executeOnce(uri, input, parameters);
+  // The policy's own output, tied to the request by the log line's request id (DESIGN.md §8).
+  if (!result.logs.empty()) LOG_D("policy {} said: {}", uri, result.logs);
   if (observer_)
     observer_(result.ok() ? std::string_view() : std::string_view(result.error->type),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -36,6 +36,8 @@ class FunctionBackend {
                                     bool check_input) = 0;
   /// Every instance's reply to a management command, in instance order.
   virtual Json manage(const std::string& function, const std::string& action, const Json& data) = 0;
+  /// The last `tail` lines its instances wrote (stdout, stderr, logging).
+  virtual std::string logs(const std::string& function, size_t tail) = 0;
   /// Live figures (replicas, busy, restarts, ...) for the record's function_status.
   virtual Json status(const std::string& function) = 0;
   /// Stops every function (agent shutdown; the records stay).

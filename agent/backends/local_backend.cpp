@@ -79,6 +79,11 @@ Json LocalFunctionBackend::manage(const std::string& function, const std::string
   return replicas ? replicas->manage(action, data) : Json::array();
 }
 
+std::string LocalFunctionBackend::logs(const std::string& function, size_t tail) {
+  auto replicas = find(function);
+  return replicas ? replicas->logs(tail) : std::string();
+}
+
 Json LocalFunctionBackend::status(const std::string& function) {
   auto replicas = find(function);
   return replicas ? replicas->status() : Json();

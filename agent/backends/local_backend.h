@@ -37,6 +37,7 @@ class LocalFunctionBackend : public FunctionBackend {
   policies::CallResult call(const std::string& function, const Json& input,
                             bool check_input) override;
   Json manage(const std::string& function, const std::string& action, const Json& data) override;
+  std::string logs(const std::string& function, size_t tail) override;
   Json status(const std::string& function) override;
   void stopAll() override;
 

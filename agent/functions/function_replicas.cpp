@@ -5,6 +5,8 @@
 namespace exa::agent {
 namespace {
 
+constexpr size_t kMaxLogLines = 2000;
+
 policies::CallResult failed(std::string type, std::string message) {
   policies::CallResult result;
   result.error = policies::CallError{std::move(type), std::move(message), {}, {}};
@@ -122,6 +124,7 @@ policies::CallResult FunctionReplicas::call(const Json& input, bool check_input)
   if (result.ok())
     if (auto e = prepared_->templates->checkOutput(result.output)) result = failed(e->type, e->message);
   std::lock_guard lock(mutex_);
+  keepLogsLocked(result.logs);
   busy_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   replica->busy = false;
   idle_.notify_all();
@@ -152,6 +155,25 @@ Json FunctionReplicas::manage(const std::string& action, const Json& data) {
     idle_.notify_all();
   }
   return replies;
+}
+
+void FunctionReplicas::keepLogsLocked(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    log_lines_.emplace_back(text, start, end - start);
+    if (log_lines_.size() > kMaxLogLines) log_lines_.pop_front();
+    start = end + 1;
+  }
+}
+
+std::string FunctionReplicas::logs(size_t tail) {
+  std::lock_guard lock(mutex_);
+  std::string text;
+  size_t from = log_lines_.size() > tail ? log_lines_.size() - tail : 0;
+  for (size_t i = from; i < log_lines_.size(); ++i) text += log_lines_[i] + "\n";
+  return text;
 }
 
 Json FunctionReplicas::status() {

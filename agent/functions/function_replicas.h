@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +48,8 @@ class FunctionReplicas {
   Json manage(const std::string& action, const Json& data);
   /// {"replicas", "busy", "waiting", "restarts", "last_restart_reason"}.
   Json status();
+  /// The last `tail` lines the replicas' policy wrote (stdout, stderr, logging), oldest first.
+  std::string logs(size_t tail);
   /// One autoscaling step (the service calls it every second).
   void autoscaleTick(std::chrono::duration<double> tick);
 
@@ -63,6 +66,7 @@ class FunctionReplicas {
   void restart(Replica& replica, const std::string& reason);
   Replica* takeIdleLocked();
   void addReplicaLocked(std::unique_ptr<policies::PolicyWorker> worker);
+  void keepLogsLocked(const std::string& text);
 
   sandbox::Sandbox& sandbox_;
   ContextStore& contexts_;
@@ -79,6 +83,7 @@ class FunctionReplicas {
   std::string last_restart_reason_;
   std::vector<std::pair<std::string, Json>> replay_;  ///< management commands, in order
   double busy_seconds_ = 0;  ///< accumulated since the last tick
+  std::deque<std::string> log_lines_;  ///< the newest kMaxLogLines lines
   int quiet_ticks_ = 0;
   bool stopping_ = false;
 };

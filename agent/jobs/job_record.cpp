@@ -71,7 +71,8 @@ Json newJobRecord(const JobRequest& request, const std::string& job_id,
               {"timeout_seconds", request.timeout_seconds},
               {"created_at", utcNow()},
               {"started_at", nullptr},
-              {"finished_at", nullptr}};
+              {"finished_at", nullptr},
+              {"logs", ""}};
 }
 
 std::string newUuid() {

@@ -142,7 +142,8 @@ void JobService::run(const std::string& job_id) {
 }
 
 void JobService::finish(const std::string& job_id, const policies::CallResult& result) {
-  Json fields = {{"finished_at", utcNow()}};
+  // The policy's captured stdout, stderr and logging (capped by the worker) stay with the job.
+  Json fields = {{"finished_at", utcNow()}, {"logs", result.logs}};
   if (result.ok()) {
     fields["job_status"] = "completed";
     fields["job_output_data"] = result.output;

@@ -88,6 +88,33 @@ HttpResponse manage(Deps& d, const std::string& name, const HttpRequest& request
   return d.forwarder.relay(executor, "/function/" + name + "/management", *body, requestId(request));
 }
 
+// GET /function/get_logs/<name>?tail=N (default 100): the text under `data`, and under `logs`
+// too, where the original put it.
+HttpResponse logs(Deps& d, const std::string& name, const HttpRequest& request) {
+  std::string_view target = request.target();
+  size_t tail = 100;
+  if (auto at = target.find("tail="); at != std::string_view::npos) {
+    try {
+      tail = std::stoul(std::string(target.substr(at + 5)));
+    } catch (const std::exception&) {
+      return errorReply(http::status::bad_request, "invalid_argument", "tail: a number of lines");
+    }
+  }
+  if (!d.service.runsHere(name)) {
+    std::string executor = remoteExecutor(d, name);
+    return errorReply(http::status::not_found, "not_found",
+                      executor.empty() ? "no function " + name + " here"
+                                       : "function " + name + " runs on executor " + executor);
+  }
+  std::string text = d.service.backend().logs(name, tail);
+  HttpResponse response = jsonReply(http::status::ok, text);
+  Json body = *parseJson(response.body());
+  body["logs"] = text;
+  response.body() = dumpJson(body);
+  response.prepare_payload();
+  return response;
+}
+
 }  // namespace
 
 void addFunctionRoutes(Router& router, FunctionService& service, Collection& functions,
@@ -112,6 +139,9 @@ void addFunctionRoutes(Router& router, FunctionService& service, Collection& fun
                [d](const HttpRequest& r, const PathParams& p) { return call(*d, p.at("name"), r); });
   router.add(http::verb::post, "/function/<name>/management",
              [d](const HttpRequest& r, const PathParams& p) { return manage(*d, p.at("name"), r); });
+  router.add(http::verb::get, "/function/get_logs/<name>",
+             [d](const HttpRequest& r, const PathParams& p) { return logs(*d, p.at("name"), r); },
+             Access::kRead);
   router.add(http::verb::get, "/function/<function_id>",
              [d](const HttpRequest&, const PathParams& p) {
                auto record = d->service.get(p.at("function_id"));
