@@ -277,7 +277,8 @@ int serve(const ServeOptions& o) {
   JobService job_service(jobs_registry, executors, executor, job_backend, job_options, node);
   addJobRoutes(router, job_service, jobs_registry, forwarder);
   Collection functions_registry(**store, functionCollection());
-  LocalFunctionBackend function_backend(executor, **sandbox, contexts);
+  LocalFunctionBackend function_backend(executor, **sandbox, contexts,
+                                        execute_limits.max_in_flight_per_policy);
   FunctionService function_service(functions_registry, policies_registry, function_backend,
                                    contexts, executor_id);
   Collection graphs_registry(**store, graphCollection());

@@ -20,8 +20,8 @@ policies::CallResult LocalJobBackend::run(const Json& job, const OneShot& shot) 
 }
 
 LocalFunctionBackend::LocalFunctionBackend(ExecuteService& execute, sandbox::Sandbox& sandbox,
-                                           ContextStore& contexts)
-    : execute_(execute), sandbox_(sandbox), contexts_(contexts) {
+                                           ContextStore& contexts, size_t max_in_flight)
+    : execute_(execute), sandbox_(sandbox), contexts_(contexts), max_in_flight_(max_in_flight) {
   autoscaler_ = std::thread([this] { autoscaleLoop(); });
 }
 
@@ -40,7 +40,7 @@ Status LocalFunctionBackend::deploy(const std::string& function, const Json& rec
   auto replicas = std::make_shared<FunctionReplicas>(
       sandbox_, contexts_, function,
       std::get<std::shared_ptr<const ExecuteService::Prepared>>(prepared), request.replicas,
-      request.autoscaling);
+      request.autoscaling, max_in_flight_);
   EXA_TRY(replicas->start());
   std::lock_guard lock(mutex_);
   running_[function] = std::move(replicas);

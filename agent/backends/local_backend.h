@@ -28,7 +28,9 @@ class LocalJobBackend : public JobBackend {
 
 class LocalFunctionBackend : public FunctionBackend {
  public:
-  LocalFunctionBackend(ExecuteService& execute, sandbox::Sandbox& sandbox, ContextStore& contexts);
+  /// `max_in_flight`: per function, calls running or waiting at once (FunctionReplicas).
+  LocalFunctionBackend(ExecuteService& execute, sandbox::Sandbox& sandbox, ContextStore& contexts,
+                       size_t max_in_flight);
   ~LocalFunctionBackend() override;
   const char* name() const override { return "local"; }
   Status deploy(const std::string& function, const Json& record) override;
@@ -48,6 +50,7 @@ class LocalFunctionBackend : public FunctionBackend {
   ExecuteService& execute_;
   sandbox::Sandbox& sandbox_;
   ContextStore& contexts_;
+  size_t max_in_flight_;
   std::mutex mutex_;
   std::condition_variable stop_;
   bool stopping_ = false;

@@ -18,13 +18,15 @@ policies::CallResult failed(std::string type, std::string message) {
 FunctionReplicas::FunctionReplicas(sandbox::Sandbox& sandbox, ContextStore& contexts,
                                    std::string name,
                                    std::shared_ptr<const ExecuteService::Prepared> prepared,
-                                   size_t replicas, Autoscaling autoscaling)
+                                   size_t replicas, Autoscaling autoscaling,
+                                   size_t max_in_flight)
     : sandbox_(sandbox),
       contexts_(contexts),
       name_(std::move(name)),
       prepared_(std::move(prepared)),
       initial_replicas_(replicas),
-      autoscaling_(autoscaling) {}
+      autoscaling_(autoscaling),
+      max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
 
 FunctionReplicas::~FunctionReplicas() {
   std::unique_lock lock(mutex_);
@@ -102,6 +104,11 @@ policies::CallResult FunctionReplicas::call(const Json& input, bool check_input)
   Replica* replica = nullptr;
   {
     std::unique_lock lock(mutex_);
+    size_t busy = 0;
+    for (const auto& r : replicas_) busy += r->busy ? 1 : 0;
+    if (busy + waiting_ >= max_in_flight_)
+      return failed("busy", "function " + name_ + " already has " + std::to_string(busy + waiting_) +
+                                " calls in flight; retry later");
     ++waiting_;
     idle_.wait_until(lock, deadline, [&] { return stopping_ || (replica = takeIdleLocked()); });
     --waiting_;

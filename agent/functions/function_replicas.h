@@ -34,9 +34,11 @@ struct Autoscaling {
 
 class FunctionReplicas {
  public:
+  /// `max_in_flight`: calls running or waiting at once; more are refused with `busy` (429) at
+  /// once, so a flood of one function cannot hold every HTTP thread (as for type 2 calls).
   FunctionReplicas(sandbox::Sandbox& sandbox, ContextStore& contexts, std::string name,
                    std::shared_ptr<const ExecuteService::Prepared> prepared, size_t replicas,
-                   Autoscaling autoscaling);
+                   Autoscaling autoscaling, size_t max_in_flight);
   ~FunctionReplicas();
 
   /// Starts the initial replicas; the first failure (e.g. the constructor raised) is returned.
@@ -74,6 +76,7 @@ class FunctionReplicas {
   std::shared_ptr<const ExecuteService::Prepared> prepared_;
   size_t initial_replicas_;
   Autoscaling autoscaling_;
+  size_t max_in_flight_;
 
   std::mutex mutex_;
   std::condition_variable idle_;

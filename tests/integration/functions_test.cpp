@@ -143,8 +143,46 @@ TEST_F(FunctionsTest, ReplicasKeepStateAndACrashedOneIsReplacedWithItsCommands) 
   EXPECT_EQ(next.json["data"]["n"], 101) << next.body;
 }
 
+TEST_F(FunctionsTest, AFloodOfOneFunctionIsRefusedNotQueuedBehind) {
+  // Four HTTP threads, at most two calls of one function in flight.
+  AgentServer agent(exa::testing::agentArgs(
+      dir_, {"--executor-id", "executor-001", "--threads", "4", "--max-in-flight-per-policy", "2"}));
+  uint16_t port = agent.port();
+  onboard(port, "slow",
+          "import time\n"
+          "class AIOSv1PolicyRule:\n"
+          "    def __init__(self, rule_id, settings, parameters): pass\n"
+          "    def eval(self, parameters, input_data, context):\n"
+          "        time.sleep(1)\n"
+          "        return {}\n");
+  onboard(port, "quick",
+          "class AIOSv1PolicyRule:\n"
+          "    def __init__(self, rule_id, settings, parameters): pass\n"
+          "    def eval(self, parameters, input_data, context): return {'quick': True}\n");
+  ASSERT_EQ(httpRequest(port, "POST", "/function/deployments/create/executor-001",
+                        R"({"name": "slow", "policy_rule_uri": "slow:1-x"})").status, 201);
+  std::atomic<int> ok{0}, busy{0};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 4; ++i)
+    flood.emplace_back([&] {
+      int status = httpRequest(port, "POST", "/function/call_function/slow", "{\"a\": 1}").status;
+      (status == 200 ? ok : busy)++;
+    });
+  // Meanwhile another policy still gets an HTTP thread and an answer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto other = httpRequest(port, "POST", "/execute_policy",
+                           R"({"policy_rule_uri": "quick:1-x", "input_data": {}})");
+  for (auto& t : flood) t.join();
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(ok + busy, 4);
+  EXPECT_GE(busy.load(), 2) << "calls over the in-flight cap must be refused, not queued";
+  EXPECT_GE(ok.load(), 1);
+}
+
 TEST_F(FunctionsTest, AutoscalesUpUnderLoadAndDownWhenIdle) {
-  AgentServer agent(args());
+  // Enough HTTP threads and in-flight room for calls to queue: queue depth drives scaling here.
+  AgentServer agent(exa::testing::agentArgs(
+      dir_, {"--executor-id", "executor-001", "--threads", "8", "--max-in-flight-per-policy", "6"}));
   uint16_t port = agent.port();
   onboard(port, "slow",
           "import time\n"
