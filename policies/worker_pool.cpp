@@ -32,9 +32,11 @@ CallResult WorkerPool::withWorker(const PolicyCall& call, Fn&& fn) {
 }
 
 void WorkerPool::retire(Doomed& doomed) {
-  if (options_.on_retire)
-    for (const auto& [worker, reason] : doomed) options_.on_retire(reason);
-  doomed.clear();  // kills and reaps them
+  for (auto& [worker, reason] : doomed) {
+    if (options_.on_retire) options_.on_retire(reason);
+    reaper_.bury(std::move(worker));  // killed now, reaped off this thread
+  }
+  doomed.clear();
 }
 
 std::unique_ptr<PolicyWorker> WorkerPool::checkout(const PolicyCall& call, CallError* error) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "policies/policy_worker.h"
+#include "policies/worker_reaper.h"
 
 namespace exa::policies {
 
@@ -104,6 +105,7 @@ class WorkerPool {
   size_t idle_total_ = 0;
   uint64_t idle_memory_ = 0;
   PoolStats stats_;
+  WorkerReaper reaper_;  // last: destroyed first, burying what is still queued
 };
 
 }  // namespace exa::policies
