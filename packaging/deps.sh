@@ -12,7 +12,7 @@ packages=(
   # agent and the libraries later issues use
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev libhwloc-dev libsqlite3-dev libpcre2-dev libsystemd-dev
-  libcli11-dev libtomlplusplus-dev prometheus-cpp-dev
+  libcli11-dev libtomlplusplus-dev prometheus-cpp-dev libyaml-cpp-dev
   # tests and benchmarks (dpkg-dev, file, systemd: the .deb test builds the package, verifies the unit)
   libgtest-dev libgmock-dev libbenchmark-dev procps iproute2 util-linux unzip openssl dpkg-dev file systemd
 )

@@ -1,0 +1,93 @@
+// ApiClient: the agent's REST client for one Kubernetes API server, on libcurl and Json (no
+// generated SDK). One object per cluster; it holds that cluster's credentials and nothing is
+// process-global, so two clusters (or two executors' clusters) never share configuration.
+// Thread-safe: each call uses its own curl handle.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/json_util.h"
+#include "common/result.h"
+#include "kubernetes/api_status.h"
+#include "kubernetes/credentials.h"
+
+namespace exa::kubernetes {
+
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+struct ApiClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};  ///< per attempt
+  int max_attempts = 4;                               ///< including the first; 1 = no retries
+  std::chrono::milliseconds initial_backoff{250};     ///< doubles per retry, jittered
+  std::chrono::milliseconds max_backoff{8000};
+  std::chrono::milliseconds max_retry_after{30000};  ///< caps a server's Retry-After
+  size_t max_response_bytes = 64u << 20;
+  std::string user_agent = "executor-agent";
+};
+
+struct ApiRequest {
+  std::string method = "GET";
+  std::string path;         ///< "/apis/batch/v1/namespaces/x/jobs", no query string
+  std::optional<Json> body;
+  QueryParams query;        ///< values are percent-encoded here
+  std::string content_type;  ///< "" = application/json, or merge-patch+json for PATCH
+};
+
+struct ApiResponse {
+  long status = 0;
+  std::string content_type;
+  std::string body;
+  std::vector<std::string> warnings;  ///< Warning headers (e.g. deprecated API, unknown field)
+  int retry_after_seconds = -1;       ///< the Retry-After header (delay-seconds form), -1 if none
+  int attempts = 0;
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(ClusterCredentials credentials, ApiClientOptions options = {});
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  /// Sends `request` with retries: 429 (after Retry-After when given), 5xx and transport
+  /// failures, with jittered exponential backoff, never any other 4xx. Any final HTTP status is
+  /// a response; an Error means no usable reply (kInvalidArgument for a bad path, kTimeout,
+  /// kUnavailable, kPermissionDenied for a forbidden address, kResourceExhausted over the cap).
+  /// POST/PUT/PATCH always carry fieldValidation=Strict (a caller's own value is replaced), so a
+  /// misspelt field fails loudly instead of being dropped.
+  Result<ApiResponse> call(const ApiRequest& request);
+
+  /// `call` for JSON: a 2xx body parsed (null for an empty body), any other status an Error from
+  /// apiStatusError(); `status_out`, when given, receives the server's Status for such replies so
+  /// a caller can branch on reason (AlreadyExists, Conflict, Expired) and read details.causes.
+  Result<Json> request(std::string_view method, std::string_view path,
+                       const Json& body = nullptr, const QueryParams& query = {},
+                       ApiStatus* status_out = nullptr);
+
+  const ClusterCredentials& credentials() const { return credentials_; }
+  const ApiClientOptions& options() const { return options_; }
+
+ private:
+  Result<ApiResponse> performOnce(const ApiRequest& request, const std::string& url,
+                                  const std::string& body);
+  std::chrono::milliseconds backoff(int retry);
+
+  ClusterCredentials credentials_;
+  ApiClientOptions options_;
+  std::mutex rng_mu_;
+  std::mt19937 rng_;
+};
+
+/// The full URL for `path` and `query`; validates the path (absolute, no query, fragment, dot
+/// segments or control characters: names come from users, and must not re-route a request).
+Result<std::string> buildApiUrl(const std::string& server, const std::string& path,
+                                const QueryParams& query);
+
+}  // namespace exa::kubernetes
