@@ -1,11 +1,8 @@
 // MongoFilter: compiles a MongoDB filter document into a tree of path expressions and runs it
 // against JSON records, following the server's matcher (src/mongo/db/matcher/path.cpp) for
-// how dotted paths walk through arrays.
+// how dotted paths walk through arrays. Values compare in BSON order (bson_order.h) and $regex
+// runs on PCRE2 (mongo_regex.h).
 #include "agent/registry/mongo_filter.h"
-
-#define PCRE2_CODE_UNIT_WIDTH 8
-
-#include <pcre2.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +10,9 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "agent/registry/bson_order.h"
+#include "agent/registry/mongo_regex.h"
 
 namespace exa::agent {
 namespace detail {
@@ -37,221 +37,13 @@ namespace {
 using detail::EvalState;
 using detail::FilterExpr;
 using ExprPtr = std::unique_ptr<const FilterExpr>;
-using Int128 = __int128;
 
 // MongoDB refuses filters nested deeper than this; it also bounds our compile recursion.
 constexpr int kMaxFilterDepth = 100;
-// Per pcre2_match call. Legitimate patterns on record fields stay far below; catastrophic
-// backtracking reaches it within milliseconds and becomes a 400 instead of a stuck thread.
-constexpr uint32_t kRegexMatchLimit = 1'000'000;
-constexpr uint32_t kRegexDepthLimit = 100'000;
-constexpr uint32_t kRegexHeapLimitKib = 32 * 1024;
-constexpr size_t kMaxRegexLength = 32 * 1024;
 
 Error invalid(std::string message) {
   return makeError(ErrorCode::kInvalidArgument, std::move(message));
 }
-
-// ---- BSON order ----------------------------------------------------------------------------
-
-int typeRank(const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float: return 10;
-    case Json::value_t::string: return 15;
-    case Json::value_t::object: return 20;
-    case Json::value_t::array: return 25;
-    case Json::value_t::binary: return 30;
-    case Json::value_t::boolean: return 40;
-    case Json::value_t::null:
-    case Json::value_t::discarded: return 5;
-  }
-  return 5;
-}
-
-template <typename T>
-int sign(T a, T b) {
-  return a < b ? -1 : (a > b ? 1 : 0);
-}
-
-Int128 integerOf(const Json& v) {
-  if (const auto* u = v.get_ptr<const Json::number_unsigned_t*>()) return *u;
-  return *v.get_ptr<const Json::number_integer_t*>();
-}
-
-double doubleOf(const Json& v) { return *v.get_ptr<const Json::number_float_t*>(); }
-
-bool isNaN(const Json& v) { return v.is_number_float() && std::isnan(doubleOf(v)); }
-
-// Exact: converting a 64-bit integer to double would make 2^53 + 1 equal 2^53.
-int compareIntDouble(Int128 i, double d) {
-  if (std::isnan(d)) return 1;  // NaN sorts below every number
-  if (d >= 18446744073709551616.0) return -1;  // 2^64: above every uint64
-  if (d < -9223372036854775808.0) return 1;  // below every int64
-  double whole = std::trunc(d);
-  Int128 whole_int = static_cast<Int128>(whole);
-  if (i != whole_int) return sign(i, whole_int);
-  return d > whole ? -1 : (d < whole ? 1 : 0);
-}
-
-int compareNumbers(const Json& a, const Json& b) {
-  bool a_int = a.is_number_integer();
-  bool b_int = b.is_number_integer();
-  if (a_int && b_int) return sign(integerOf(a), integerOf(b));
-  if (a_int) return compareIntDouble(integerOf(a), doubleOf(b));
-  if (b_int) return -compareIntDouble(integerOf(b), doubleOf(a));
-  double x = doubleOf(a);
-  double y = doubleOf(b);
-  if (std::isnan(x) || std::isnan(y)) return std::isnan(x) ? (std::isnan(y) ? 0 : -1) : 1;
-  return sign(x, y);
-}
-
-}  // namespace
-
-int compareBson(const Json& a, const Json& b) {
-  int rank_a = typeRank(a);
-  int rank_b = typeRank(b);
-  if (rank_a != rank_b) return sign(rank_a, rank_b);
-  switch (rank_a) {
-    case 10: return compareNumbers(a, b);
-    case 15: {
-      // std::string::compare is memcmp: bytewise, which is MongoDB's order without collation.
-      int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
-      return sign(c, 0);
-    }
-    case 20: {
-      // As BSONObj::woCompare: per element, the value's type class, then the name, then value.
-      auto ia = a.begin();
-      auto ib = b.begin();
-      for (; ia != a.end() && ib != b.end(); ++ia, ++ib) {
-        int rank_cmp = sign(typeRank(ia.value()), typeRank(ib.value()));
-        if (rank_cmp != 0) return rank_cmp;
-        int key_cmp = sign(ia.key().compare(ib.key()), 0);
-        if (key_cmp != 0) return key_cmp;
-        int value_cmp = compareBson(ia.value(), ib.value());
-        if (value_cmp != 0) return value_cmp;
-      }
-      return ia == a.end() ? (ib == b.end() ? 0 : -1) : 1;
-    }
-    case 25: {
-      size_t n = std::min(a.size(), b.size());
-      for (size_t i = 0; i < n; ++i) {
-        int rank_cmp = sign(typeRank(a[i]), typeRank(b[i]));
-        if (rank_cmp != 0) return rank_cmp;
-        int value_cmp = compareBson(a[i], b[i]);
-        if (value_cmp != 0) return value_cmp;
-      }
-      return sign(a.size(), b.size());
-    }
-    case 30: {
-      // BinData: length first, then subtype, then bytes.
-      const auto& x = a.get_binary();
-      const auto& y = b.get_binary();
-      if (x.size() != y.size()) return sign(x.size(), y.size());
-      if (x.subtype() != y.subtype()) return sign(x.subtype(), y.subtype());
-      if (x == y) return 0;
-      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end()) ? -1 : 1;
-    }
-    case 40: return sign(a.get<bool>(), b.get<bool>());
-    default: return 0;  // null
-  }
-}
-
-namespace {
-
-// ---- Regex ---------------------------------------------------------------------------------
-
-struct CodeFree {
-  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
-};
-struct MatchContextFree {
-  void operator()(pcre2_match_context* context) const { pcre2_match_context_free(context); }
-};
-struct CompileContextFree {
-  void operator()(pcre2_compile_context* context) const { pcre2_compile_context_free(context); }
-};
-struct MatchDataFree {
-  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
-};
-
-std::string pcre2Message(int code) {
-  PCRE2_UCHAR buffer[256];
-  int n = pcre2_get_error_message(code, buffer, sizeof(buffer));
-  if (n < 0) return "PCRE2 error " + std::to_string(code);
-  return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(n));
-}
-
-class Regex {
- public:
-  static Result<std::unique_ptr<Regex>> compile(const std::string& pattern,
-                                                const std::string& options,
-                                                const std::string& where) {
-    // Always UTF, as MongoDB compiles them; invalid UTF-8 in a record is a non-match, not UB.
-    uint32_t flags = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C;
-    for (char c : options) {
-      switch (c) {
-        case 'i': flags |= PCRE2_CASELESS; break;
-        case 'm': flags |= PCRE2_MULTILINE; break;
-        case 's': flags |= PCRE2_DOTALL; break;
-        case 'x': flags |= PCRE2_EXTENDED; break;
-        case 'u': break;  // MongoDB accepts it; UTF is always on
-        default: return invalid(where + ": invalid flag '" + std::string(1, c) + "' in $options");
-      }
-    }
-    std::unique_ptr<pcre2_compile_context, CompileContextFree> compile_context(
-        pcre2_compile_context_create(nullptr));
-    auto regex = std::make_unique<Regex>();
-    regex->match_context_.reset(pcre2_match_context_create(nullptr));
-    if (!compile_context || !regex->match_context_)
-      return makeError(ErrorCode::kResourceExhausted, where + ": out of memory");
-    pcre2_set_max_pattern_length(compile_context.get(), kMaxRegexLength);
-    int error_code = 0;
-    PCRE2_SIZE error_offset = 0;
-    regex->code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                     flags, &error_code, &error_offset, compile_context.get()));
-    if (!regex->code_) {
-      return invalid(where + ": " + pcre2Message(error_code) + " at offset " +
-                     std::to_string(error_offset));
-    }
-    // JIT is an optimisation only: where it is unavailable (no executable memory) we interpret.
-    regex->jit_ = pcre2_jit_compile(regex->code_.get(), PCRE2_JIT_COMPLETE) == 0;
-    pcre2_set_match_limit(regex->match_context_.get(), kRegexMatchLimit);
-    pcre2_set_depth_limit(regex->match_context_.get(), kRegexDepthLimit);
-    pcre2_set_heap_limit(regex->match_context_.get(), kRegexHeapLimitKib);
-    regex->where_ = where;
-    return regex;
-  }
-
-  Result<bool> search(const std::string& subject) const {
-    // Match data is per thread: the compiled code is shared by concurrent queries.
-    thread_local std::unique_ptr<pcre2_match_data, MatchDataFree> data(
-        pcre2_match_data_create(1, nullptr));
-    if (!data) return makeError(ErrorCode::kResourceExhausted, where_ + ": out of memory");
-    auto run = [&](uint32_t options) {
-      return pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()),
-                         subject.size(), 0, options, data.get(), match_context_.get());
-    };
-    int rc = run(0);
-    // The JIT's fixed 32 KiB stack is smaller than what the interpreter may use on the heap.
-    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && jit_) rc = run(PCRE2_NO_JIT);
-    if (rc >= 0) return true;
-    if (rc == PCRE2_ERROR_NOMATCH) return false;
-    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-        rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       where_ + ": pattern exceeded the regex match limit (" + pcre2Message(rc) +
-                           "); simplify it");
-    }
-    return makeError(ErrorCode::kInternal, where_ + ": " + pcre2Message(rc));
-  }
-
- private:
-  std::unique_ptr<pcre2_code, CodeFree> code_;
-  std::unique_ptr<pcre2_match_context, MatchContextFree> match_context_;
-  std::string where_;
-  bool jit_ = false;
-};
 
 // ---- Predicates on one value ---------------------------------------------------------------
 
@@ -286,9 +78,10 @@ class CmpPred final : public ValuePred {
     bool inclusive = op_ == CmpOp::kLte || op_ == CmpOp::kGte;
     if (!value) return inclusive && rhs_.is_null();
     // Type bracketing: {$gt: 5} never matches a string, {$gte: "1.0"} never a number.
-    if (typeRank(*value) != typeRank(rhs_)) return false;
+    if (bsonTypeRank(*value) != bsonTypeRank(rhs_)) return false;
     // NaN equals NaN but is neither less nor greater than any number.
-    if (isNaN(*value) || isNaN(rhs_)) return inclusive && isNaN(*value) && isNaN(rhs_);
+    if (isBsonNaN(*value) || isBsonNaN(rhs_))
+      return inclusive && isBsonNaN(*value) && isBsonNaN(rhs_);
     int c = compareBson(*value, rhs_);
     switch (op_) {
       case CmpOp::kLt: return c < 0;
@@ -332,17 +125,17 @@ class ExistsPred final : public ValuePred {
 
 class RegexPred final : public ValuePred {
  public:
-  explicit RegexPred(std::unique_ptr<Regex> regex) : regex_(std::move(regex)) {}
+  explicit RegexPred(MongoRegex regex) : regex_(std::move(regex)) {}
   bool test(const Json* value, EvalState& state) const override {
     if (!value || !value->is_string() || state.error) return false;
-    auto found = regex_->search(value->get_ref<const std::string&>());
+    auto found = regex_.search(value->get_ref<const std::string&>());
     if (found) return *found;
     state.error = std::move(found).error();
     return false;
   }
 
  private:
-  std::unique_ptr<Regex> regex_;
+  MongoRegex regex_;
 };
 
 class SizePred final : public ValuePred {
@@ -672,8 +465,8 @@ Result<PredPtr> compileRegex(const std::string& where, const Json& ops) {
     if (!it->is_string()) return invalid(where + ".$options: needs a string");
     options = it->get<std::string>();
   }
-  EXA_ASSIGN_OR_RETURN(auto regex, Regex::compile(pattern.get<std::string>(), options,
-                                                  where + ".$regex"));
+  EXA_ASSIGN_OR_RETURN(auto regex, MongoRegex::compile(pattern.get<std::string>(), options,
+                                                       where + ".$regex"));
   return PredPtr(std::make_unique<RegexPred>(std::move(regex)));
 }
 

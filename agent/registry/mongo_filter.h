@@ -5,6 +5,9 @@
 
 #include <memory>
 
+// compareBson and bsonEqual are the order and equality the operators below use; users of the
+// filter get them from here too.
+#include "agent/registry/bson_order.h"
 #include "common/json_util.h"
 #include "common/result.h"
 
@@ -38,13 +41,5 @@ class MongoFilter {
 
   std::shared_ptr<const detail::FilterExpr> root_;
 };
-
-/// MongoDB's BSON sort order on JSON values: <0, 0 or >0. Type classes first (null < numbers <
-/// strings < documents < arrays < booleans), then values: numbers exactly across int and double
-/// (NaN equals NaN and sorts first), strings bytewise, documents and arrays element by element.
-int compareBson(const Json& a, const Json& b);
-
-/// Equality as MongoDB sees it: 1 == 1.0, key order of documents matters.
-inline bool bsonEqual(const Json& a, const Json& b) { return compareBson(a, b) == 0; }
 
 }  // namespace exa::agent

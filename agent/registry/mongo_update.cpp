@@ -7,12 +7,12 @@
 #include <limits>
 #include <optional>
 
+#include "agent/registry/bson_order.h"
 #include "agent/registry/mongo_filter.h"
 
 namespace exa::agent {
 namespace {
 
-using Int128 = __int128;
 using Parts = std::vector<std::string>;
 
 // {$set: {"a.100000000": 1}} must not allocate gigabytes of nulls; MongoDB caps this too.
@@ -152,11 +152,6 @@ Status applyUnset(Json& doc, const Parts& parts, const Target& at) {
   return {};
 }
 
-Int128 integerOf(const Json& v) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  return v.get<int64_t>();
-}
-
 Status applyInc(Json& doc, const Parts& parts, const Json& amount, const Target& at) {
   if (!amount.is_number())
     return invalid(at.describe() + ": cannot increment by non-numeric " + shortDump(amount));
@@ -170,7 +165,7 @@ Status applyInc(Json& doc, const Parts& parts, const Json& amount, const Target&
     return invalid(at.describe() + ": cannot increment a " + std::string(slot->type_name()) +
                    " value");
   if (slot->is_number_integer() && amount.is_number_integer()) {
-    Int128 sum = integerOf(*slot) + integerOf(amount);
+    Int128 sum = exactInteger(*slot) + exactInteger(amount);
     if (sum < std::numeric_limits<int64_t>::min() || sum > std::numeric_limits<uint64_t>::max())
       return invalid(at.describe() + ": integer overflow");
     // Non-negative integers are unsigned, as nlohmann parses them.
@@ -183,7 +178,7 @@ Status applyInc(Json& doc, const Parts& parts, const Json& amount, const Target&
 
 Result<int64_t> integerArgument(const Json& value, const std::string& what) {
   if (value.is_number_integer()) {
-    Int128 v = integerOf(value);
+    Int128 v = exactInteger(value);
     if (v <= std::numeric_limits<int64_t>::max()) return static_cast<int64_t>(v);
   }
   if (value.is_number_float()) {
