@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <mutex>
 
 namespace exa {
 namespace {
@@ -72,15 +71,6 @@ curl_socket_t curlOpenSocketGuard(void* clientp, curlsocktype purpose, curl_sock
     return CURL_SOCKET_BAD;
   }
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-bool curlGlobalInitOnce(std::string* error) {
-  static std::once_flag once;
-  static CURLcode init_rc = CURLE_OK;
-  std::call_once(once, [] { init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (init_rc != CURLE_OK && error != nullptr)
-    *error = std::string("curl_global_init: ") + curl_easy_strerror(init_rc);
-  return init_rc == CURLE_OK;
 }
 
 }  // namespace exa

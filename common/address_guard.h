@@ -26,7 +26,4 @@ std::string forbiddenSockaddr(const sockaddr* sa, size_t len);
 /// `*static_cast<std::string*>(clientp)`), else opens the socket CLOEXEC.
 curl_socket_t curlOpenSocketGuard(void* clientp, curlsocktype purpose, curl_sockaddr* address);
 
-/// curl_global_init exactly once per process; later calls return the first outcome.
-bool curlGlobalInitOnce(std::string* error);
-
 }  // namespace exa

@@ -1,45 +1,20 @@
 #include "common/http_call.h"
 
-#include <memory>
-
-#include <curl/curl.h>
-
 #include "common/address_guard.h"
+#include "common/curl_support.h"
 
 namespace exa {
 namespace {
 
-struct CurlEasyFree {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct CurlListFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-struct CurlUrlFree {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
 struct Transfer {
   HttpCallResponse response;
-  size_t max_bytes = 0;
-  bool too_large = false;
+  CappedBody sink;
   std::string refused;  ///< an address the socket guard refused
 };
 
-size_t onBody(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  if (t->response.body.size() + n > t->max_bytes) {
-    t->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  t->response.body.append(data, n);
-  return n;
-}
-
 // Checks the scheme and the literal host, and gives back the URL without a password.
 Result<std::string> checkUrl(const std::string& url) {
-  std::unique_ptr<CURLU, CurlUrlFree> parsed(curl_url());
+  CurlUrlPtr parsed(curl_url());
   if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
     return makeError(ErrorCode::kInvalidArgument, "malformed URL " + url.substr(0, 200));
   auto part = [&](CURLUPart which) {
@@ -65,7 +40,7 @@ Error transferError(CURLcode rc, const Transfer& t, const char* errbuf, const st
   if (!t.refused.empty())
     return makeError(ErrorCode::kPermissionDenied,
                      url + ": refused: " + t.refused + " " + kForbiddenAddressWhy);
-  if (t.too_large)
+  if (t.sink.too_large)
     return makeError(ErrorCode::kResourceExhausted,
                      url + ": reply over " + std::to_string(options.max_response_bytes) + " bytes");
   std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
@@ -78,16 +53,16 @@ Error transferError(CURLcode rc, const Transfer& t, const char* errbuf, const st
 Result<HttpCallResponse> httpCall(const HttpCallRequest& request, const HttpCallOptions& options) {
   if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
   EXA_ASSIGN_OR_RETURN(std::string redacted, checkUrl(request.url));
-  std::unique_ptr<CURL, CurlEasyFree> easy(curl_easy_init());
+  CurlEasyPtr easy(curl_easy_init());
   if (!easy) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
-  std::unique_ptr<curl_slist, CurlListFree> headers;
+  CurlListPtr headers;
   for (const auto& [name, value] : request.headers)
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   // An empty Expect: curl would otherwise wait for "100 Continue" before sending a larger body.
   headers.reset(curl_slist_append(headers.release(), "Expect:"));
 
   Transfer t;
-  t.max_bytes = options.max_response_bytes;
+  t.sink = CappedBody{&t.response.body, options.max_response_bytes};
   char errbuf[CURL_ERROR_SIZE] = {};
   CURL* e = easy.get();
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
@@ -111,8 +86,8 @@ Result<HttpCallResponse> httpCall(const HttpCallRequest& request, const HttpCall
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &appendCappedBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink));
 
   CURLcode rc = curl_easy_perform(e);
   if (rc != CURLE_OK) return transferError(rc, t, errbuf, redacted, options);

@@ -8,35 +8,17 @@
 #include <curl/curl.h>
 
 #include "common/address_guard.h"
+#include "common/curl_support.h"
 #include "common/log.h"
 
 namespace exa::kubernetes {
 namespace {
 
-struct CurlEasyFree {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct CurlListFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
 struct Transfer {
   ApiResponse response;
-  size_t max_bytes = 0;
-  bool too_large = false;
+  CappedBody sink;
   std::string refused;  ///< an address the socket guard refused
 };
-
-size_t onBody(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  if (t->response.body.size() + n > t->max_bytes) {
-    t->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  t->response.body.append(data, n);
-  return n;
-}
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -177,12 +159,12 @@ Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
 Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std::string& url,
                                            const std::string& body) {
   if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
-  std::unique_ptr<CURL, CurlEasyFree> easy(curl_easy_init());
+  CurlEasyPtr easy(curl_easy_init());
   if (!easy) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
   std::string content_type = request.content_type;
   if (content_type.empty())
     content_type = request.method == "PATCH" ? "application/merge-patch+json" : "application/json";
-  std::unique_ptr<curl_slist, CurlListFree> headers;
+  CurlListPtr headers;
   auto add = [&](const std::string& line) {
     headers.reset(curl_slist_append(headers.release(), line.c_str()));
   };
@@ -195,7 +177,7 @@ Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std:
     add("Authorization: Bearer " + token);
 
   Transfer t;
-  t.max_bytes = options_.max_response_bytes;
+  t.sink = CappedBody{&t.response.body, options_.max_response_bytes};
   char errbuf[CURL_ERROR_SIZE] = {};
   CURL* e = easy.get();
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
@@ -234,8 +216,8 @@ Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std:
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &appendCappedBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink));
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &onHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
 
@@ -245,9 +227,9 @@ Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std:
     if (!t.refused.empty())
       return makeError(ErrorCode::kPermissionDenied,
                        what + ": refused: " + t.refused + " " + kForbiddenAddressWhy);
-    if (t.too_large)
+    if (t.sink.too_large)
       return makeError(ErrorCode::kResourceExhausted,
-                       what + ": reply over " + std::to_string(t.max_bytes) + " bytes");
+                       what + ": reply over " + std::to_string(t.sink.max_bytes) + " bytes");
     std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
     return makeError(code, what + ": " + detail);

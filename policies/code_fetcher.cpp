@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "common/address_guard.h"
+#include "common/curl_support.h"
 #include "common/syscall.h"
 #include "common/unique_fd.h"
 #include "policies/sha256.h"
@@ -29,19 +30,6 @@ namespace exa::policies {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct CurlEasyFree {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyFree>;
-struct CurlUrlFree {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlFree>;
-struct CurlStringFree {
-  void operator()(char* text) const { curl_free(text); }
-};
-using CurlString = std::unique_ptr<char, CurlStringFree>;
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
