@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "bench/http_load.h"
 #include "tests/support/agent_server.h"
 #include "tests/support/archive_builder.h"
 #include "tests/support/http_client.h"
@@ -32,72 +33,8 @@ using exa::testing::httpRequest;
 
 namespace {
 
-struct LoadResult {
-  double requests_per_second = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-  size_t failures = 0;
-};
-
-// As http_bench.cpp: `connections` threads, each one keep-alive connection, sending the same
-// request for `seconds`.
-LoadResult load(uint16_t port, http::verb method, const std::string& target, const std::string& body,
-                int connections, double seconds) {
-  std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(connections);
-  std::vector<size_t> failures(connections, 0);
-  std::vector<std::thread> threads;
-  auto start = Clock::now();
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      net::io_context io;
-      beast::tcp_stream stream(io);
-      http::request<http::string_body> request{method, target, 11};
-      request.set(http::field::host, "127.0.0.1");
-      request.set(http::field::content_type, "application/json");
-      request.keep_alive(true);
-      request.body() = body;
-      request.prepare_payload();
-      beast::flat_buffer buffer;
-      bool connected = false;
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto t0 = Clock::now();
-        beast::error_code ec;
-        if (!connected) {
-          stream.socket().close(ec);
-          stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-          if (ec) return;
-          buffer.clear();
-          connected = true;
-        }
-        http::write(stream, request, ec);
-        http::response<http::string_body> response;
-        if (!ec) http::read(stream, buffer, response, ec);
-        if (ec) {
-          connected = false;
-          continue;
-        }
-        if (!response.keep_alive()) connected = false;
-        if (response.result() != http::status::ok) ++failures[c];
-        latencies[c].push_back(usSince(t0));
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  LoadResult r;
-  for (int c = 0; c < connections; ++c) {
-    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
-    r.failures += failures[c];
-  }
-  r.requests_per_second = all.size() / elapsed;
-  r.p50_us = exa::bench::percentile(all, 0.50);
-  r.p99_us = exa::bench::percentile(all, 0.99);
-  return r;
-}
+using exa::bench::httpLoad;
+using exa::bench::LoadResult;
 
 void print(const char* name, const LoadResult& r) {
   std::printf("  %-48s %8.0f req/s   p50 %8.1f µs   p99 %8.1f µs   failures %zu\n", name,
@@ -249,8 +186,8 @@ void functionThroughput(Bench& bench) {
   const std::string call = R"({"x": 1})";
   const std::string execute = R"({"policy_rule_uri": "fast:1-bench", "input_data": {"x": 1}})";
   auto measure = [&](const std::string& target, const std::string& body) {
-    load(port, http::verb::post, target, body, connections, 0.5);  // warm-up: pool, connections
-    return load(port, http::verb::post, target, body, connections, 3.0);
+    httpLoad(port, http::verb::post, target, body, connections, 0.5);  // warm-up: pool, connections
+    return httpLoad(port, http::verb::post, target, body, connections, 3.0);
   };
   auto executed = measure("/execute_policy", execute);
   auto two = measure("/function/call_function/fast2", call);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "bench/http_load.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/agent_server.h"
 #include "tests/support/archive_builder.h"
@@ -30,74 +31,8 @@ namespace net = boost::asio;
 
 namespace {
 
-struct LoadResult {
-  double requests_per_second = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-  size_t failures = 0;
-};
-
-// `connections` threads, each one keep-alive connection, sending the same request for `seconds`.
-LoadResult load(uint16_t port, http::verb method, const std::string& target, const std::string& body,
-                int connections, double seconds) {
-  std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(connections);
-  std::vector<size_t> failures(connections, 0);
-  std::vector<std::thread> threads;
-  auto start = std::chrono::steady_clock::now();
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      net::io_context io;
-      beast::tcp_stream stream(io);
-      http::request<http::string_body> request{method, target, 11};
-      request.set(http::field::host, "127.0.0.1");
-      request.set(http::field::content_type, "application/json");
-      request.keep_alive(true);
-      request.body() = body;
-      request.prepare_payload();
-      beast::flat_buffer buffer;
-      bool connected = false;
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto t0 = std::chrono::steady_clock::now();
-        beast::error_code ec;
-        // A server that closes after each response (Flask's dev server speaks HTTP/1.0) costs a
-        // reconnect, inside the measured time: that is what its clients pay.
-        if (!connected) {
-          stream.socket().close(ec);
-          stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-          if (ec) return;
-          buffer.clear();
-          connected = true;
-        }
-        http::write(stream, request, ec);
-        http::response<http::string_body> response;
-        if (!ec) http::read(stream, buffer, response, ec);
-        if (ec) {
-          connected = false;
-          continue;
-        }
-        if (!response.keep_alive()) connected = false;
-        if (response.result() != http::status::ok) ++failures[c];
-        latencies[c].push_back(
-            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<double> all;
-  LoadResult r;
-  for (int c = 0; c < connections; ++c) {
-    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
-    r.failures += failures[c];
-  }
-  r.requests_per_second = all.size() / elapsed;
-  r.p50_us = exa::bench::percentile(all, 0.50);
-  r.p99_us = exa::bench::percentile(all, 0.99);
-  return r;
-}
+using exa::bench::httpLoad;
+using exa::bench::LoadResult;
 
 void print(const char* name, const LoadResult& r) {
   std::printf("  %-44s %10.0f req/s   p50 %8.1f µs   p99 %8.1f µs   failures %zu\n", name,
@@ -122,8 +57,8 @@ std::optional<LoadResult> flaskBaseline(const std::string& code_dir, int connect
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // app.run binds after the print
     const std::string body = R"({"policy_rule_uri": "ip_allowlist:1.0-beta",
                                  "input_data": {"ip": "192.168.0.1"}})";
-    load(port, http::verb::post, "/execute_policy", body, connections, 1.0);  // warm-up
-    result = load(port, http::verb::post, "/execute_policy", body, connections, 3.0);
+    httpLoad(port, http::verb::post, "/execute_policy", body, connections, 1.0);  // warm-up
+    result = httpLoad(port, http::verb::post, "/execute_policy", body, connections, 3.0);
   }
   ::kill(server.pid, SIGTERM);
   exa::bench::waitSuccess(server.pid);
@@ -161,12 +96,14 @@ int main() {
   const int connections = 8;
   std::printf("http_bench: %d keep-alive connections, 3 s per series, %s\n", connections,
               exa::bench::loadAverage().c_str());
-  load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 1.0);  // warm-up
-  auto ceiling = load(agent.port(), http::verb::get, "/ping", "", connections, 3.0);
-  load(agent.port(), http::verb::post, "/execute_policy", execute_noop, connections, 0.5);  // warm-up
-  auto noop_executed =
-      load(agent.port(), http::verb::post, "/execute_policy", execute_noop, connections, 3.0);
-  auto executed = load(agent.port(), http::verb::post, "/execute_policy", execute, connections, 3.0);
+  auto post = [&](const std::string& body, double seconds) {
+    return httpLoad(agent.port(), http::verb::post, "/execute_policy", body, connections, seconds);
+  };
+  post(execute, 1.0);  // warm-up
+  auto ceiling = httpLoad(agent.port(), http::verb::get, "/ping", "", connections, 3.0);
+  post(execute_noop, 0.5);  // warm-up
+  auto noop_executed = post(execute_noop, 3.0);
+  auto executed = post(execute, 3.0);
   print("GET /ping (fixed reply: the ceiling)", ceiling);
   print("POST /execute_policy no-op policy (warm)", noop_executed);
   print("POST /execute_policy ip_allowlist (warm)", executed);
