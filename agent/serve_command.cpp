@@ -17,6 +17,7 @@
 #include "agent/functions/function_service.h"
 #include "agent/jobs/builtin_policies.h"
 #include "agent/jobs/job_service.h"
+#include "agent/placement.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/http/server.h"
 #include "agent/registry/asset_store.h"
@@ -267,22 +268,25 @@ int serve(const ServeOptions& o) {
                 {"executor_metadata", config.executor.metadata},
                 {"executor_hardware_info", hardware}};
   };
-  JobOptions job_options{.executor_id = executor_id,
-                         .runners = config.execution.job_runners,
-                         .default_timeout = std::chrono::seconds(config.execution.job_timeout_seconds),
-                         .allocator_uri = config.execution.allocator_policy.empty()
-                                              ? std::string(kDefaultAllocatorUri)
-                                              : config.execution.allocator_policy};
+  Placement placement(executors, executor, executor_id,
+                      config.execution.allocator_policy.empty()
+                          ? std::string(kDefaultAllocatorUri)
+                          : config.execution.allocator_policy,
+                      node);
+  JobOptions job_options{
+      .executor_id = executor_id,
+      .runners = config.execution.job_runners,
+      .default_timeout = std::chrono::seconds(config.execution.job_timeout_seconds)};
   LocalJobBackend job_backend(executor);
-  JobService job_service(jobs_registry, executors, executor, job_backend, job_options, node);
-  addJobRoutes(router, job_service, jobs_registry, forwarder);
+  JobService job_service(jobs_registry, job_backend, job_options, node);
+  addJobRoutes(router, job_service, placement, jobs_registry, forwarder);
   Collection functions_registry(**store, functionCollection());
   LocalFunctionBackend function_backend(executor, **sandbox, contexts,
                                         execute_limits.max_in_flight_per_policy);
   FunctionService function_service(functions_registry, policies_registry, function_backend,
                                    contexts, executor_id);
   Collection graphs_registry(**store, graphCollection());
-  addFunctionRoutes(router, function_service, functions_registry, executors, job_service,
+  addFunctionRoutes(router, function_service, functions_registry, executors, placement,
                     forwarder, [&](const std::string& function) {
                       return graphsUsing(graphs_registry, function);
                     });

@@ -4,11 +4,9 @@
 
 namespace exa::agent {
 
-JobService::JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
-                       JobBackend& backend, JobOptions options, std::function<Json()> node)
+JobService::JobService(Collection& jobs, JobBackend& backend, JobOptions options,
+                       std::function<Json()> node)
     : jobs_(jobs),
-      executors_(executors),
-      execute_(execute),
       backend_(backend),
       options_(std::move(options)),
       node_(std::move(node)) {}
@@ -47,42 +45,6 @@ void JobService::stop() {
   queued_.notify_all();
   for (auto& runner : runners_) runner.join();
   runners_.clear();
-}
-
-Result<std::string> JobService::place(const JobRequest& request, const std::string& executor_id) {
-  if (executor_id == options_.executor_id) return executor_id;
-  if (!executor_id.empty()) {
-    EXA_TRY(executors_.get(executor_id));
-    return executor_id;
-  }
-  EXA_ASSIGN_OR_RETURN(auto registered, executors_.query(Json::object()));
-  Json candidates = Json::array();
-  bool self_listed = false;
-  for (auto& e : registered) {
-    self_listed = self_listed || e["executor_id"] == options_.executor_id;
-    candidates.push_back(std::move(e));
-  }
-  // This agent is always a candidate, with its own live figures.
-  if (!self_listed) {
-    Json self = node_ ? node_() : Json::object();
-    self["executor_id"] = options_.executor_id;
-    candidates.push_back(std::move(self));
-  }
-  Json job = {{"name", request.name}, {"policy_rule_uri", request.policy_rule_uri},
-              {"node_selector", request.node_selector}};
-  auto chosen = execute_.execute(options_.allocator_uri,
-                                 Json{{"job", job}, {"executors", candidates}}, Json());
-  if (!chosen.ok())
-    return makeError(ErrorCode::kUnavailable, "allocator " + options_.allocator_uri + ": " +
-                                                  chosen.error->message);
-  const Json& id = chosen.output.is_object() ? chosen.output["executor_id"] : Json();
-  if (!id.is_string() || id.get<std::string>().empty()) {
-    std::string why = chosen.output.is_object() && chosen.output["reason"].is_string()
-                          ? chosen.output["reason"].get<std::string>()
-                          : "it returned no executor_id";
-    return makeError(ErrorCode::kUnavailable, "no executor for job " + request.name + ": " + why);
-  }
-  return id.get<std::string>();
 }
 
 Result<Json> JobService::enqueue(const JobRequest& request) {

@@ -4,7 +4,7 @@
 // a snapshot of this node in context.node. A bounded queue refuses work it could not start
 // soon. On start, recover() re-queues pending jobs and marks jobs that were running when the
 // agent died as failed ("interrupted", with the attempt count): a job is never lost, and never
-// run twice without saying so. An empty executor id is resolved by the allocator policy.
+// run twice without saying so. Which executor runs a job is Placement's decision.
 #pragma once
 
 #include <chrono>
@@ -28,15 +28,13 @@ struct JobOptions {
   size_t runners = 2;
   size_t max_queued = 1000;
   std::chrono::seconds default_timeout{600};
-  std::string allocator_uri;  ///< the policy that places jobs submitted without an executor
 };
 
 class JobService {
  public:
-  /// `node` gives the snapshot a job sees as context.node (hardware and status).
-  /// `execute` runs the allocator policy; `backend` runs the jobs.
-  JobService(Collection& jobs, const Collection& executors, ExecuteService& execute,
-             JobBackend& backend, JobOptions options, std::function<Json()> node);
+  /// `backend` runs the jobs; `node` is what a job sees as context.node.
+  JobService(Collection& jobs, JobBackend& backend, JobOptions options,
+             std::function<Json()> node);
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
@@ -46,9 +44,6 @@ class JobService {
   /// Stops taking jobs and waits for the running ones.
   void stop();
 
-  /// The executor that should run `request`: `executor_id` when given (it must be this agent or
-  /// a registered executor), else the allocator's choice. kNotFound / kUnavailable name why.
-  Result<std::string> place(const JobRequest& request, const std::string& executor_id);
   const std::string& ownId() const { return options_.executor_id; }
   /// Stores and queues a job for this agent; the pending record. kResourceExhausted when full.
   Result<Json> enqueue(const JobRequest& request);
@@ -59,8 +54,6 @@ class JobService {
   void finish(const std::string& job_id, const policies::CallResult& result);
 
   Collection& jobs_;
-  const Collection& executors_;
-  ExecuteService& execute_;
   JobBackend& backend_;
   JobOptions options_;
   std::function<Json()> node_;

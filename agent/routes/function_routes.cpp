@@ -20,7 +20,7 @@ struct Deps {
   FunctionService& service;
   Collection& functions;
   const Collection& executors;
-  JobService& placement;
+  Placement& placement;
   const ExecuteForwarder& forwarder;
   GraphsUsing graphs_using;
 };
@@ -30,9 +30,7 @@ HttpResponse create(Deps& d, const std::string& executor_id, const HttpRequest& 
   if (!body) return errorReply(body.error());
   auto fn = parseFunctionRequest(*body);
   if (!fn) return errorReply(fn.error());
-  JobRequest where{.name = fn->name, .policy_rule_uri = fn->policy_rule_uri,
-                   .node_selector = fn->node_selector};
-  auto placed = d.placement.place(where, executor_id);
+  auto placed = d.placement.place({fn->name, fn->policy_rule_uri, fn->node_selector}, executor_id);
   if (!placed) return errorReply(placed.error());
   if (*placed == d.service.ownId()) {
     auto record = d.service.deploy(*fn);
@@ -118,7 +116,7 @@ HttpResponse logs(Deps& d, const std::string& name, const HttpRequest& request) 
 }  // namespace
 
 void addFunctionRoutes(Router& router, FunctionService& service, Collection& functions,
-                       const Collection& executors, JobService& placement,
+                       const Collection& executors, Placement& placement,
                        const ExecuteForwarder& forwarder, GraphsUsing graphs_using) {
   auto d = std::make_shared<Deps>(
       Deps{service, functions, executors, placement, forwarder, std::move(graphs_using)});

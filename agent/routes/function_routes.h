@@ -13,14 +13,14 @@
 #include "agent/execute_forwarder.h"
 #include "agent/functions/function_service.h"
 #include "agent/http/router.h"
-#include "agent/jobs/job_service.h"
+#include "agent/placement.h"
 
 namespace exa::agent {
 
 using GraphsUsing = std::function<std::vector<std::string>(const std::string& function_name)>;
 
 void addFunctionRoutes(Router& router, FunctionService& service, Collection& functions,
-                       const Collection& executors, JobService& placement,
+                       const Collection& executors, Placement& placement,
                        const ExecuteForwarder& forwarder, GraphsUsing graphs_using);
 
 }  // namespace exa::agent

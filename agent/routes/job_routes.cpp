@@ -16,13 +16,13 @@ HttpResponse submitted(const Json& record) {
   return response;
 }
 
-HttpResponse submit(JobService& service, const ExecuteForwarder& forwarder,
+HttpResponse submit(JobService& service, Placement& placement, const ExecuteForwarder& forwarder,
                     const std::string& executor_id, const HttpRequest& request) {
   auto body = requestJson(request);
   if (!body) return errorReply(body.error());
   auto job = parseJobRequest(*body);
   if (!job) return errorReply(job.error());
-  auto placed = service.place(*job, executor_id);
+  auto placed = placement.place({job->name, job->policy_rule_uri, job->node_selector}, executor_id);
   if (!placed) return errorReply(placed.error());
   if (*placed != service.ownId())
     return forwarder.relay(*placed, "/jobs/submit/" + *placed, *body,
@@ -34,16 +34,16 @@ HttpResponse submit(JobService& service, const ExecuteForwarder& forwarder,
 
 }  // namespace
 
-void addJobRoutes(Router& router, JobService& service, Collection& jobs,
+void addJobRoutes(Router& router, JobService& service, Placement& placement, Collection& jobs,
                   const ExecuteForwarder& forwarder) {
   router.add(http::verb::post, "/jobs/submit/<executor_id>",
              [&](const HttpRequest& request, const PathParams& p) {
-               return submit(service, forwarder, p.at("executor_id"), request);
+               return submit(service, placement, forwarder, p.at("executor_id"), request);
              });
   // The seed's "empty executor_id": /jobs/submit/ (and without the slash).
   for (const char* empty : {"/jobs/submit/", "/jobs/submit"})
     router.add(http::verb::post, empty, [&](const HttpRequest& request, const PathParams&) {
-      return submit(service, forwarder, "", request);
+      return submit(service, placement, forwarder, "", request);
     });
   router.add(http::verb::post, "/create_job", [&](const HttpRequest& request, const PathParams&) {
     auto body = requestJson(request);

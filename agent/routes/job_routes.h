@@ -7,10 +7,11 @@
 #include "agent/execute_forwarder.h"
 #include "agent/http/router.h"
 #include "agent/jobs/job_service.h"
+#include "agent/placement.h"
 
 namespace exa::agent {
 
-void addJobRoutes(Router& router, JobService& service, Collection& jobs,
+void addJobRoutes(Router& router, JobService& service, Placement& placement, Collection& jobs,
                   const ExecuteForwarder& forwarder);
 
 }  // namespace exa::agent
