@@ -17,47 +17,9 @@ namespace {
 using exa::testing::AgentServer;
 using exa::testing::httpRequest;
 
-const char* kSeedGraph = R"({
-  "graph_name": "ip_risk_analysis",
-  "graph_version": "1.0",
-  "graph_release_tag": "stable",
-  "graph_metadata": {
-    "author_name": "Prasanna",
-    "author_email": "[email protected]",
-    "organization": "OpenVision AI",
-    "country": "US",
-    "license": "MIT",
-    "use_case": "End-to-end evaluation of IP risk using threat intel and activity logs.",
-    "category": "security_pipeline",
-    "tags": ["ip", "risk", "pipeline", "security", "graph"]
-  },
-  "graph_function_ids": ["funcA", "funcB", "funcC", "funcD"],
-  "graph_connection_data": {
-    "funcA": ["funcB", "funcC"],
-    "funcB": ["funcD"],
-    "funcC": ["funcD"]
-  },
-  "graph_search_tags": ["ip", "pipeline", "threat", "analysis"],
-  "graph_description": "A multi-function policy graph that evaluates the risk level of an incoming IP using allowlist check, threat intelligence, and activity logs before making a final decision.",
-  "graph_input_schema": {
-    "ip": {
-      "type": "string",
-      "description": "IP address to be analyzed",
-      "pattern": "^\\d{1,3}(\\.\\d{1,3}){3}$"
-    }
-  },
-  "graph_output_schema": {
-    "decision": {
-      "type": "string",
-      "description": "Final access decision",
-      "choices": ["allow", "block", "review"]
-    },
-    "reason": {
-      "type": "string",
-      "description": "Explanation of decision"
-    }
-  }
-})";
+// The seed's sample graph onboarding payload, verbatim.
+const std::string kSeedGraph = exa::testing::readFile(std::string(EXA_SOURCE_DIR) +
+                                                      "/tests/fixtures/seed_graph_payload.json");
 
 class GraphsTest : public ::testing::Test {
  protected:

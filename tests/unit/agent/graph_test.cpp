@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -28,49 +30,14 @@ Json json(std::string_view text) {
   return parsed ? *parsed : Json();
 }
 
-// Verbatim from the seed, "Graph APIs (Type 5 policy execution)", sample onboarding payload
-// (its description line runs past 100 columns, as written).
-constexpr const char* kSeedGraph = R"({
-  "graph_name": "ip_risk_analysis",
-  "graph_version": "1.0",
-  "graph_release_tag": "stable",
-  "graph_metadata": {
-    "author_name": "Prasanna",
-    "author_email": "[email protected]",
-    "organization": "OpenVision AI",
-    "country": "US",
-    "license": "MIT",
-    "use_case": "End-to-end evaluation of IP risk using threat intel and activity logs.",
-    "category": "security_pipeline",
-    "tags": ["ip", "risk", "pipeline", "security", "graph"]
-  },
-  "graph_function_ids": ["funcA", "funcB", "funcC", "funcD"],
-  "graph_connection_data": {
-    "funcA": ["funcB", "funcC"],
-    "funcB": ["funcD"],
-    "funcC": ["funcD"]
-  },
-  "graph_search_tags": ["ip", "pipeline", "threat", "analysis"],
-  "graph_description": "A multi-function policy graph that evaluates the risk level of an incoming IP using allowlist check, threat intelligence, and activity logs before making a final decision.",
-  "graph_input_schema": {
-    "ip": {
-      "type": "string",
-      "description": "IP address to be analyzed",
-      "pattern": "^\\d{1,3}(\\.\\d{1,3}){3}$"
-    }
-  },
-  "graph_output_schema": {
-    "decision": {
-      "type": "string",
-      "description": "Final access decision",
-      "choices": ["allow", "block", "review"]
-    },
-    "reason": {
-      "type": "string",
-      "description": "Explanation of decision"
-    }
-  }
-})";
+// The seed's sample graph onboarding payload, verbatim (tests/fixtures/seed_graph_payload.json).
+const std::string& seedGraph() {
+  static const std::string text = [] {
+    std::ifstream in(std::string(EXA_SOURCE_DIR) + "/tests/fixtures/seed_graph_payload.json");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  return text;
+}
 
 bool anyFunction(const std::string&) { return true; }
 
@@ -105,7 +72,7 @@ Result<Json> runGraph(const GraphPlan& graph, const NodeCall& call,
 // ------------------------------------------------------------------ planning
 
 TEST(GraphPlan, SeedGraphPlansInTopologicalOrder) {
-  GraphPlan graph = plan(kSeedGraph);
+  GraphPlan graph = plan(seedGraph());
   ASSERT_EQ(graph.nodes.size(), 4u);
   std::vector<std::string> names;
   for (const auto& node : graph.nodes) names.push_back(node.name);
@@ -169,7 +136,7 @@ TEST(GraphPlan, ShapeErrorsNameTheField) {
 // ------------------------------------------------------------------ running
 
 TEST(GraphRunner, SeedGraphRunsWithTheOriginalsFanInFormat) {
-  auto output = runGraph(plan(kSeedGraph), echoCall());
+  auto output = runGraph(plan(seedGraph()), echoCall());
   ASSERT_TRUE(output) << output.error().message;
   EXPECT_EQ(dumpJson(*output),
             R"({"node":"funcD","input":[)"
@@ -209,7 +176,7 @@ TEST(GraphRunner, DiamondRunsBothMiddleNodesAtOnce) {
     }
     return echo(node, input);
   };
-  auto output = runGraph(plan(kSeedGraph), call);
+  auto output = runGraph(plan(seedGraph()), call);
   ASSERT_TRUE(output) << output.error().message;
   EXPECT_EQ((*output)["node"], "funcD");
 }
@@ -245,7 +212,7 @@ TEST(GraphRunner, FailingNodeFailsTheRunAndStopsDownstream) {
     if (node == "funcD") downstream_called = true;
     return echo(node, input);
   };
-  auto output = runGraph(plan(kSeedGraph), call);
+  auto output = runGraph(plan(seedGraph()), call);
   ASSERT_FALSE(output);
   EXPECT_EQ(output.error().code, ErrorCode::kPolicyFailed);
   EXPECT_EQ(output.error().message, "graph node funcB: ValueError: boom");
@@ -258,7 +225,7 @@ TEST(GraphRunner, ThrowingCallIsTheNodesError) {
     if (node == "funcC") throw std::runtime_error("bad");
     return echo(node, input);
   };
-  auto output = runGraph(plan(kSeedGraph), call);
+  auto output = runGraph(plan(seedGraph()), call);
   ASSERT_FALSE(output);
   EXPECT_EQ(output.error().code, ErrorCode::kInternal);
   EXPECT_EQ(output.error().message, "graph node funcC: node call threw: bad");
@@ -276,7 +243,7 @@ TEST(GraphRunner, DeadlineIsATimeoutNamingRunningNodes) {
       return echo(node, input);
     };
     auto started = Clock::now();
-    auto output = runGraph(plan(kSeedGraph), call, 150ms);
+    auto output = runGraph(plan(seedGraph()), call, 150ms);
     ASSERT_FALSE(output);
     EXPECT_EQ(output.error().code, ErrorCode::kTimeout);
     EXPECT_EQ(output.error().message,
@@ -284,13 +251,13 @@ TEST(GraphRunner, DeadlineIsATimeoutNamingRunningNodes) {
     EXPECT_LT(Clock::now() - started, 2s);
   }
   EXPECT_FALSE(downstream_called);
-  auto late = GraphRunner().run(plan(kSeedGraph), Json::object(), Clock::now(), echoCall());
+  auto late = GraphRunner().run(plan(seedGraph()), Json::object(), Clock::now(), echoCall());
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error().code, ErrorCode::kTimeout);
 }
 
 TEST(GraphRunner, NodeInputFormats) {
-  GraphPlan graph = plan(kSeedGraph);
+  GraphPlan graph = plan(seedGraph());
   std::vector<Json> outputs = {"a", "b", "c", Json()};
   Json input = {{"ip", "1.2.3.4"}};
   EXPECT_EQ(nodeInput(graph, 0, input, outputs), input);
@@ -301,7 +268,7 @@ TEST(GraphRunner, NodeInputFormats) {
 // ------------------------------------------------------------------ the record
 
 TEST(GraphRecord, SeedPayloadNormalizes) {
-  auto normalized = graphCollection().normalize(json(kSeedGraph));
+  auto normalized = graphCollection().normalize(json(seedGraph()));
   ASSERT_TRUE(normalized) << normalized.error().message;
   EXPECT_EQ(normalized->first, "ip_risk_analysis:1.0-stable");
   const Json& doc = normalized->second;
@@ -312,7 +279,7 @@ TEST(GraphRecord, SeedPayloadNormalizes) {
                       "graph_metadata", "graph_function_ids", "graph_connection_data",
                       "graph_search_tags", "graph_description", "graph_input_schema",
                       "graph_output_schema"}));
-  Json seed = json(kSeedGraph);
+  Json seed = json(seedGraph());
   for (const auto& [key, value] : seed.items()) EXPECT_EQ(doc[key], value) << key;
   EXPECT_EQ(graphCollection().derived_fields, (std::vector<std::string>{"graph_uri"}));
 }
@@ -361,7 +328,7 @@ TEST(GraphRecord, ErrorsNameEveryField) {
 }
 
 TEST(GraphRecord, SchemasCheckInputAndOutput) {
-  auto templates = GraphTemplates::compile(json(kSeedGraph));
+  auto templates = GraphTemplates::compile(json(seedGraph()));
   ASSERT_TRUE(templates) << templates.error().message;
   EXPECT_FALSE(templates->checkInput(json(R"({"ip": "192.168.1.1"})")));
   auto bad_input = templates->checkInput(json(R"({"ip": "1.2.3"})"));
@@ -379,7 +346,7 @@ TEST(GraphRecord, SchemasCheckInputAndOutput) {
 }
 
 TEST(GraphRecord, FunctionUseFilterFindsTheGraphsUsingAFunction) {
-  auto doc = normalizeGraph(json(kSeedGraph));
+  auto doc = normalizeGraph(json(seedGraph()));
   ASSERT_TRUE(doc) << doc.error().message;
   for (auto [function, used] : {std::pair{"funcB", true}, std::pair{"funcE", false}}) {
     auto filter = MongoFilter::compile(graphsUsingFunctionFilter(function));
