@@ -57,8 +57,7 @@ LoadResult httpLoad(uint16_t port, http::verb method, const std::string& target,
         }
         if (!response.keep_alive()) connected = false;
         if (response.result() != http::status::ok) ++failures[c];
-        latencies[c].push_back(
-            usSince(t0));
+        latencies[c].push_back(usSince(t0));
       }
     });
   }
