@@ -97,6 +97,36 @@ std::vector<ConfigKey> makeKeys() {
           "registry.central_token", "Bearer token for the central Policies System."),
       key<&C::registry, &C::Registry::heartbeat_seconds>(
           "registry.heartbeat_seconds", "Seconds between heartbeats to the central system."),
+      key<&C::kubernetes, &C::Kubernetes::kubeconfig>(
+          "kubernetes.kubeconfig",
+          "Run jobs and functions on this cluster: a kubeconfig file, or \"in-cluster\"\n"
+          "(the pod's service account); \"\" = in the jail on this machine."),
+      key<&C::kubernetes, &C::Kubernetes::context>(
+          "kubernetes.context", "The kubeconfig context; \"\" = its current-context."),
+      key<&C::kubernetes, &C::Kubernetes::namespace_name>(
+          "kubernetes.namespace", "Namespace of the Jobs and functions; \"\" = the context's."),
+      key<&C::kubernetes, &C::Kubernetes::image>(
+          "kubernetes.image", "This agent's OCI image, which the Job and function pods run."),
+      key<&C::kubernetes, &C::Kubernetes::agent_url>(
+          "kubernetes.agent_url",
+          "This agent's URL as the pods reach it (they read policies and code from it);\n"
+          "\"\" = server.advertise_url."),
+      key<&C::kubernetes, &C::Kubernetes::function_calls>(
+          "kubernetes.function_calls",
+          "How function calls reach the pods: \"proxy\" (the API server's service proxy,\n"
+          "from outside the cluster) or \"service\" (the Service's cluster DNS name)."),
+      key<&C::kubernetes, &C::Kubernetes::job_backoff_limit>(
+          "kubernetes.job_backoff_limit", "Pods retried after a failed one; 0 = run once."),
+      key<&C::kubernetes, &C::Kubernetes::job_ttl_seconds>(
+          "kubernetes.job_ttl_seconds", "A finished Job is deleted after this many seconds."),
+      key<&C::kubernetes, &C::Kubernetes::pod_cpu_request>(
+          "kubernetes.pod_cpu_request", "CPU request of each pod (CPU autoscaling needs one)."),
+      key<&C::kubernetes, &C::Kubernetes::pod_cpu_limit>(
+          "kubernetes.pod_cpu_limit", "CPU limit of each pod."),
+      key<&C::kubernetes, &C::Kubernetes::pod_memory_request>(
+          "kubernetes.pod_memory_request", "Memory request of each pod."),
+      key<&C::kubernetes, &C::Kubernetes::pod_memory_limit>(
+          "kubernetes.pod_memory_limit", "Memory limit of each pod."),
       key<&C::log, &C::Log::level>("log.level", "debug, info, warn or error."),
       key<&C::log, &C::Log::format>("log.format", "text or json."),
   };
@@ -354,6 +384,7 @@ const std::vector<ConfigSection>& configSections() {
       {"execution", "Policy calls."},
       {"code", "Where policy code and its Python requirements come from."},
       {"registry", "Registration with a central Policies System."},
+      {"kubernetes", "Jobs and functions on a Kubernetes cluster instead of this machine."},
       {"log", "Logging, to stderr (under systemd, journald adds the timestamps)."},
   };
   return sections;

@@ -65,6 +65,22 @@ struct AgentConfig {
     uint64_t heartbeat_seconds = 30;
     bool operator==(const Registry&) const = default;
   };
+  struct Kubernetes {
+    std::string kubeconfig;
+    std::string context;
+    std::string namespace_name;
+    std::string image;
+    std::string agent_url;
+    std::string function_calls = "proxy";
+    uint64_t job_backoff_limit = 0;
+    uint64_t job_ttl_seconds = 3600;
+    std::string pod_cpu_request = "250m";
+    std::string pod_cpu_limit = "1";
+    std::string pod_memory_request = "256Mi";
+    std::string pod_memory_limit = "1Gi";
+    bool enabled() const { return !kubeconfig.empty(); }
+    bool operator==(const Kubernetes&) const = default;
+  };
   struct Log {
     std::string level = "info";
     std::string format = "text";
@@ -77,6 +93,7 @@ struct AgentConfig {
   Execution execution;
   Code code;
   Registry registry;
+  Kubernetes kubernetes;
   Log log;
   bool operator==(const AgentConfig&) const = default;
 };

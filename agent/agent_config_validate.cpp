@@ -75,6 +75,19 @@ Status readTokenFile(AgentConfig::Auth& auth) {
   return {};
 }
 
+Status validateKubernetes(const AgentConfig& config) {
+  const AgentConfig::Kubernetes& k = config.kubernetes;
+  EXA_TRY(checkOneOf("kubernetes.function_calls", k.function_calls, {"proxy", "service"}));
+  EXA_TRY(checkUrl("kubernetes.agent_url", k.agent_url));
+  if (!k.enabled()) return {};
+  if (k.image.empty())
+    return invalid("kubernetes.image: the agent's image is needed to run pods on the cluster");
+  if (k.agent_url.empty() && config.server.advertise_url.empty())
+    return invalid("kubernetes.agent_url (or server.advertise_url): the pods need this agent's "
+                   "URL to read policies from");
+  return {};
+}
+
 }  // namespace
 
 Result<std::pair<std::string, uint16_t>> parseListenAddress(const std::string& listen) {
@@ -146,6 +159,7 @@ Status validateAgentConfig(AgentConfig& config) {
   EXA_TRY(checkUrl("registry.central_url", config.registry.central_url));
   if (config.registry.heartbeat_seconds < 1)
     return invalid("registry.heartbeat_seconds: must be at least 1");
+  EXA_TRY(validateKubernetes(config));
   EXA_TRY(checkOneOf("log.level", config.log.level, {"debug", "info", "warn", "error"}));
   EXA_TRY(checkOneOf("log.format", config.log.format, {"text", "json"}));
   return {};

@@ -13,6 +13,7 @@
 #include "policies/policy_templates.h"
 #include "policies/policy_worker.h"
 #include "policies/requirements.h"
+#include "registry-client/central_client.h"
 #include "sandbox/sandbox.h"
 
 namespace exa::agent {
@@ -33,9 +34,13 @@ Result<Json> jsonArgument(const std::string& flag, const std::string& value) {
   return parsed;
 }
 
-int printError(const std::string& type, const std::string& message, int code) {
-  Json out = {{"ok", false}, {"error", {{"type", type}, {"message", message}}}};
-  std::cout << out.dump(2) << std::endl;
+// Pretty for a person; one line for a Job pod, whose log's last line the agent reads back.
+void printResult(const Json& out, bool json_line) {
+  std::cout << (json_line ? out.dump() : out.dump(2)) << std::endl;
+}
+
+int printError(const std::string& type, const std::string& message, int code, bool json_line) {
+  printResult(Json{{"ok", false}, {"error", {{"type", type}, {"message", message}}}}, json_line);
   return code;
 }
 
@@ -47,6 +52,11 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
                   "Directory with function.py (or code/function.py), a .zip/.tar.gz/.tar.xz, "
                   "an http(s)/file URL, or a PolicyRule .json")
       ->required();
+  run->add_option("--registry", o.registry,
+                  "Read the policy named by source (a policy URI) from this Policies System URL");
+  run->add_option("--registry-token", o.registry_token, "Bearer token for --registry")
+      ->envname("EXECUTOR_AGENT_REGISTRY_TOKEN");
+  run->add_flag("--json-line", o.json_line, "Print the result as one JSON line");
   run->add_option("--input", o.input, "Input data: JSON text or @file");
   run->add_option("--settings", o.settings, "Constructor settings: JSON text or @file");
   run->add_option("--parameters", o.parameters, "Parameters: JSON text or @file");
@@ -74,6 +84,14 @@ struct Prepared {
   std::optional<policies::PolicyTemplates> templates;
 };
 
+// The policy to run: `source` itself, or the rule the registry stores under that URI.
+Result<policies::LoadedPolicy> loadSource(const RunOptions& o, policies::CodeCache& cache) {
+  if (o.registry.empty()) return policies::loadPolicySource(o.source, cache);
+  registry_client::CentralClient registry({.url = o.registry, .token = o.registry_token});
+  EXA_ASSIGN_OR_RETURN(Json rule, registry.getPolicy(o.source));
+  return policies::loadPolicyRule(rule, /*base_dir=*/"", cache);
+}
+
 Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount],
                          sandbox::Sandbox& sandbox) {
   policies::CodeCacheOptions cache_options;
@@ -85,7 +103,7 @@ Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount],
     return policies::installRequirements(sandbox, code, deps, requirements);
   };
   EXA_ASSIGN_OR_RETURN(auto cache, policies::CodeCache::open(cache_options));
-  EXA_ASSIGN_OR_RETURN(policies::LoadedPolicy loaded, policies::loadPolicySource(o.source, *cache));
+  EXA_ASSIGN_OR_RETURN(policies::LoadedPolicy loaded, loadSource(o, *cache));
   Prepared p;
   p.load.code_dir = loaded.code_dir;
   p.load.rule_id = o.source;
@@ -121,20 +139,20 @@ int runPolicyOnce(const RunOptions& o) {
                                                                 {"--context", o.context}};
   for (int i = 0; i < kArgCount; ++i) {
     auto value = jsonArgument(flags[i].first, flags[i].second);
-    if (!value) return printError("invalid_argument", value.error().message, 2);
+    if (!value) return printError("invalid_argument", value.error().message, 2, o.json_line);
     args[i] = std::move(value).value();
   }
   sandbox::SandboxOptions sandbox_options;
   sandbox_options.runtime_dir = o.runtime_dir;
   sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
-  if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1);
+  if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1, o.json_line);
   auto prepared = prepare(o, args, **sandbox);
-  if (!prepared) return printError("invalid_argument", prepared.error().describe(), 2);
+  if (!prepared) return printError("invalid_argument", prepared.error().describe(), 2, o.json_line);
   if (auto invalid = checkRequest(o, *prepared, args)) {
     policies::CallResult refused;
     refused.error = *invalid;
-    std::cout << refused.toJson().dump(2) << std::endl;
+    printResult(refused.toJson(), o.json_line);
     return 2;
   }
 
@@ -156,7 +174,7 @@ int runPolicyOnce(const RunOptions& o) {
       if (auto invalid = prepared->templates->checkOutput(result.output)) result.error = invalid;
     }
   }
-  std::cout << result.toJson().dump(2) << std::endl;
+  printResult(result.toJson(), o.json_line);
   return result.ok() ? 0 : 1;
 }
 

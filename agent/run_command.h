@@ -8,7 +8,10 @@
 namespace exa::agent {
 
 struct RunOptions {
-  std::string source;  ///< directory, archive, URL, or PolicyRule .json
+  std::string source;  ///< directory, archive, URL, or PolicyRule .json; a policy URI with registry
+  std::string registry;        ///< set: `source` is a policy URI read from this Policies System
+  std::string registry_token;  ///< bearer token for `registry`
+  bool json_line = false;      ///< the result as one JSON line (a Job pod's log ends with it)
   std::string input = "{}";
   std::string settings = "{}";
   std::string parameters = "{}";

@@ -11,7 +11,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "agent/backends/local_backend.h"
+#include "agent/backends/backend_choice.h"
 #include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
 #include "agent/functions/function_service.h"
@@ -277,13 +277,23 @@ int serve(const ServeOptions& o) {
       .executor_id = executor_id,
       .runners = config.execution.job_runners,
       .default_timeout = std::chrono::seconds(config.execution.job_timeout_seconds)};
-  LocalJobBackend job_backend(executor);
-  JobService job_service(jobs_registry, job_backend, job_options, node);
+  auto backends = chooseBackends(
+      config, BackendContext{.execute = executor,
+                             .sandbox = **sandbox,
+                             .contexts = contexts,
+                             .max_in_flight_per_function = execute_limits.max_in_flight_per_policy,
+                             .executor_id = executor_id,
+                             .agent_url = config.kubernetes.agent_url.empty()
+                                              ? config.server.advertise_url
+                                              : config.kubernetes.agent_url});
+  if (!backends) {
+    LOG_E("{}", backends.error().describe());
+    return 1;
+  }
+  JobService job_service(jobs_registry, *backends->jobs, job_options, node);
   addJobRoutes(router, job_service, placement, jobs_registry, forwarder);
   Collection functions_registry(**store, functionCollection());
-  LocalFunctionBackend function_backend(executor, **sandbox, contexts,
-                                        execute_limits.max_in_flight_per_policy);
-  FunctionService function_service(functions_registry, policies_registry, function_backend,
+  FunctionService function_service(functions_registry, policies_registry, *backends->functions,
                                    contexts, executor_id);
   Collection graphs_registry(**store, graphCollection());
   addFunctionRoutes(router, function_service, functions_registry, executors, placement,
@@ -375,7 +385,7 @@ int serve(const ServeOptions& o) {
     if (registration) registration->stop();
     server.stop();
     job_service.stop();
-    function_backend.stopAll();
+    backends->functions->stopAll();
   });
   server.run();
   // run() returned: either a signal stopped us, or the loop ended; make sure the waiter ends.

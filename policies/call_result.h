@@ -34,4 +34,8 @@ struct CallResult {
 
 CallResult failure(std::string type, std::string message);
 
+/// The inverse of CallResult::toJson (what `executor-agent run` prints, read back from a Job
+/// pod's log); nullopt when `j` is not such a document.
+std::optional<CallResult> callResultFromJson(const Json& j);
+
 }  // namespace exa::policies

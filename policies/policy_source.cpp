@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -69,18 +70,28 @@ Result<std::string> findCodeDir(const std::string& dir) {
                    "no function.py in " + dir + " or " + dir + "/code");
 }
 
+Result<LoadedPolicy> loadPolicyRule(const Json& doc, const std::string& base_dir,
+                                   CodeCache& cache) {
+  EXA_ASSIGN_OR_RETURN(PolicyRule rule, parsePolicyRule(doc));
+  std::string code = rule.code;
+  if (code.find("://") == std::string::npos && !code.empty() && code[0] != '/') {
+    if (base_dir.empty())
+      return makeError(ErrorCode::kInvalidArgument,
+                       "policy " + rule.policy_rule_uri + ": code " + code + " must be a URL");
+    code = base_dir + "/" + code;
+  }
+  EXA_ASSIGN_OR_RETURN(LoadedPolicy loaded, loadCode(code, rule.code_sha256, cache));
+  loaded.rule = std::move(rule);
+  return loaded;
+}
+
 Result<LoadedPolicy> loadPolicySource(const std::string& source, CodeCache& cache) {
   if (!endsWith(source, ".json")) return loadCode(source, {}, cache);
   EXA_ASSIGN_OR_RETURN(Json doc, readJsonFile(source));
-  auto rule = parsePolicyRule(doc);
-  if (!rule) return makeError(ErrorCode::kInvalidArgument, source + ": " + rule.error().message);
-  std::string code = rule->code;
-  if (code.find("://") == std::string::npos && !code.empty() && code[0] != '/') {
-    std::string dir = source.substr(0, source.find_last_of('/') + 1);
-    code = (dir.empty() ? "./" : dir) + code;
-  }
-  EXA_ASSIGN_OR_RETURN(LoadedPolicy loaded, loadCode(code, rule->code_sha256, cache));
-  loaded.rule = std::move(rule).value();
+  size_t slash = source.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : source.substr(0, std::max<size_t>(slash, 1));
+  auto loaded = loadPolicyRule(doc, dir, cache);
+  if (!loaded) return makeError(loaded.error().code, source + ": " + loaded.error().message);
   return loaded;
 }
 

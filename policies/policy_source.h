@@ -21,6 +21,10 @@ struct LoadedPolicy {
 /// there is one); a relative `code` in a PolicyRule file is relative to that file's directory.
 Result<LoadedPolicy> loadPolicySource(const std::string& source, CodeCache& cache);
 
+/// Loads the code of the PolicyRule document `doc` (as the registry stores it): a URL through
+/// `cache`, pinned by its code_sha256; a relative path only when `base_dir` is given.
+Result<LoadedPolicy> loadPolicyRule(const Json& doc, const std::string& base_dir, CodeCache& cache);
+
 /// The directory holding function.py in `dir` (the seed's code/ layout, or bare).
 Result<std::string> findCodeDir(const std::string& dir);
 

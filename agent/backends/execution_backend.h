@@ -19,7 +19,15 @@ class JobBackend {
   virtual ~JobBackend() = default;
   virtual const char* name() const = 0;
   /// Runs the stored job `job` once, to its end or `shot.timeout`: the output or a typed error.
+  /// A result of type "detached" means the backend stopped waiting (detachAll) while the job
+  /// runs on elsewhere: the record stays running.
   virtual policies::CallResult run(const Json& job, const OneShot& shot) = 0;
+  /// True when a job that was running when the agent stopped is still running (a cluster Job)
+  /// and run() on it again attaches to it instead of starting it twice.
+  virtual bool reattaches() const { return false; }
+  /// Agent shutdown: make the run() calls in progress return "detached" if their jobs outlive
+  /// the agent (reattaches() backends); others finish their jobs.
+  virtual void detachAll() {}
 };
 
 class FunctionBackend {

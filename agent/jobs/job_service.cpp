@@ -16,9 +16,17 @@ JobService::~JobService() { stop(); }
 Status JobService::start() {
   EXA_ASSIGN_OR_RETURN(auto pending, jobs_.query(Json{{"job_status", "pending"}}));
   EXA_ASSIGN_OR_RETURN(auto interrupted, jobs_.query(Json{{"job_status", "running"}}));
+  std::lock_guard lock(mutex_);
   for (const auto& job : interrupted) {
     std::string id = job["job_id"];
     int attempts = job.value("attempts", 0);
+    if (backend_.reattaches()) {
+      // Still running on the cluster: follow it again, as the same attempt.
+      LOG_I("job {} was running when the agent stopped: re-attaching (attempt {})", id, attempts);
+      reattaching_.insert(id);
+      queue_.push_back(id);
+      continue;
+    }
     LOG_W("job {} was running when the agent stopped (attempt {}): marked failed", id, attempts);
     EXA_TRY(jobs_.update(id, Json{{"$set", {{"job_status", "failed"}, {"finished_at", utcNow()},
                                             {"error", {{"type", "interrupted"},
@@ -26,10 +34,7 @@ Status JobService::start() {
                                                                        std::to_string(attempts) +
                                                                        " ran; not re-run"}}}}}}));
   }
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& job : pending) queue_.push_back(job["job_id"]);
-  }
+  for (const auto& job : pending) queue_.push_back(job["job_id"]);
   if (!pending.empty()) LOG_I("{} pending jobs queued again", pending.size());
   for (size_t i = 0; i < std::max<size_t>(1, options_.runners); ++i)
     runners_.emplace_back([this] { runnerLoop(); });
@@ -43,6 +48,7 @@ void JobService::stop() {
     stopping_ = true;
   }
   queued_.notify_all();
+  backend_.detachAll();
   for (auto& runner : runners_) runner.join();
   runners_.clear();
 }
@@ -85,14 +91,21 @@ void JobService::run(const std::string& job_id) {
     LOG_W("job {} vanished before it ran: {}", job_id, job.error().describe());
     return;
   }
-  int attempt = job->value("attempts", 0) + 1;
-  // Running is on disk before the policy starts, so a crash now is seen as an interruption.
-  auto marked = jobs_.update(job_id, Json{{"$set", {{"job_status", "running"},
-                                                    {"attempts", attempt},
-                                                    {"started_at", utcNow()}}}});
-  if (!marked) {
-    LOG_E("job {}: {}", job_id, marked.error().describe());
-    return;
+  bool reattaching;
+  {
+    std::lock_guard lock(mutex_);
+    reattaching = reattaching_.erase(job_id) > 0;
+  }
+  int attempt = job->value("attempts", 0) + (reattaching ? 0 : 1);
+  if (!reattaching) {
+    // Running is on disk before the policy starts, so a crash now is seen as an interruption.
+    auto marked = jobs_.update(job_id, Json{{"$set", {{"job_status", "running"},
+                                                      {"attempts", attempt},
+                                                      {"started_at", utcNow()}}}});
+    if (!marked) {
+      LOG_E("job {}: {}", job_id, marked.error().describe());
+      return;
+    }
   }
   int timeout = job->value("timeout_seconds", 0);
   OneShot shot;
@@ -104,6 +117,11 @@ void JobService::run(const std::string& job_id) {
 }
 
 void JobService::finish(const std::string& job_id, const policies::CallResult& result) {
+  if (result.error && result.error->type == "detached") {
+    LOG_I("job {} left running on the {} backend; the next start re-attaches", job_id,
+          backend_.name());
+    return;
+  }
   // The policy's captured stdout, stderr and logging (capped by the worker) stay with the job.
   Json fields = {{"finished_at", utcNow()}, {"logs", result.logs}};
   if (result.ok()) {

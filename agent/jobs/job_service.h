@@ -3,8 +3,9 @@
 // threads, and run once, in a worker of its own with its own deadline, the job id as rule_id and
 // a snapshot of this node in context.node. A bounded queue refuses work it could not start
 // soon. On start, recover() re-queues pending jobs and marks jobs that were running when the
-// agent died as failed ("interrupted", with the attempt count): a job is never lost, and never
-// run twice without saying so. Which executor runs a job is Placement's decision.
+// agent died as failed ("interrupted", with the attempt count) — unless the backend runs them
+// elsewhere (a cluster Job), in which case they are followed again: a job is never lost, and
+// never run twice without saying so. Which executor runs a job is Placement's decision.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +62,7 @@ class JobService {
   std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<std::string> queue_;
+  std::set<std::string> reattaching_;  ///< queued jobs that were running at the last stop
   bool stopping_ = false;
   std::vector<std::thread> runners_;
 };

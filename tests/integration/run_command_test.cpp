@@ -13,7 +13,9 @@
 
 #include "common/json_util.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/agent_server.h"
 #include "tests/support/jail_harness.h"
+#include "tests/support/policy_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace exa {
@@ -102,6 +104,37 @@ std::vector<pid_t> childrenOf(pid_t parent) {
   }
   ::closedir(proc);
   return out;
+}
+
+// A Job pod's way (docs/kubernetes.md "Jobs"): the policy named by URI is read from a Policies
+// System, and the outcome is the last line of the output, as one JSON line.
+TEST_F(RunCommandTest, RunsAPolicyReadFromARegistryAndPrintsOneLine) {
+  exa::testing::AgentServer agent(exa::testing::agentArgs(dir_));
+  auto onboarded = exa::testing::onboardPolicy(
+      agent.port(), dir_, "doubler", "class AIOSv1PolicyRule:\n"
+                                     "    def __init__(self, rule_id, settings, parameters):\n"
+                                     "        self.k = parameters.get('k', 1)\n"
+                                     "    def eval(self, parameters, input_data, context):\n"
+                                     "        print('working')\n"
+                                     "        return {'n': input_data['n'] * self.k,\n"
+                                     "                'job': context['job']}\n");
+  ASSERT_EQ(onboarded.status, 201) << onboarded.body;
+  std::string registry = " --registry http://127.0.0.1:" + std::to_string(agent.port());
+  auto r = runAgent("run doubler:1-x --json-line --input '{\"n\": 21}' --parameters '{\"k\": 2}'"
+                    " --context '{\"job\": \"j1\"}'" + registry + runtimeFlag());
+  ASSERT_EQ(r.exit_code, 0) << r.text;
+  std::string last = r.text.substr(0, r.text.find_last_not_of('\n') + 1);
+  last = last.substr(last.find_last_of('\n') + 1);
+  auto line = parseJson(last);
+  ASSERT_TRUE(line) << r.text;
+  EXPECT_EQ(last, dumpJson(*line)) << "not compact: " << last;
+  EXPECT_EQ((*line)["ok"], true);
+  EXPECT_EQ((*line)["output"]["n"], 42);
+  EXPECT_EQ((*line)["output"]["job"], "j1");
+
+  auto missing = runAgent("run nosuch:1-x --json-line" + registry + runtimeFlag());
+  EXPECT_EQ(missing.exit_code, 2) << missing.text;
+  EXPECT_NE(missing.text.find("nosuch:1-x"), std::string::npos) << missing.text;
 }
 
 TEST_F(RunCommandTest, NoWorkerOutlivesAKilledAgent) {

@@ -1,0 +1,57 @@
+#include "agent/backends/backend_choice.h"
+
+#include "agent/backends/kubernetes_job_backend.h"
+#include "agent/backends/local_backend.h"
+#include "common/log.h"
+#include "kubernetes/kubeconfig.h"
+
+namespace exa::agent {
+namespace {
+
+Result<kubernetes::ClusterCredentials> clusterCredentials(const AgentConfig::Kubernetes& k) {
+  if (k.kubeconfig == "in-cluster") return kubernetes::inClusterCredentials();
+  return kubernetes::loadKubeconfigFile(k.kubeconfig, k.context);
+}
+
+kubernetes::PodSettings podSettings(const AgentConfig::Kubernetes& k, const std::string& agent_url) {
+  kubernetes::PodSettings pods;
+  pods.image = k.image;
+  pods.agent_url = agent_url;
+  pods.cpu_request = k.pod_cpu_request;
+  pods.cpu_limit = k.pod_cpu_limit;
+  pods.memory_request = k.pod_memory_request;
+  pods.memory_limit = k.pod_memory_limit;
+  return pods;
+}
+
+}  // namespace
+
+Result<Backends> chooseBackends(const AgentConfig& config, const BackendContext& context) {
+  Backends backends;
+  const AgentConfig::Kubernetes& k = config.kubernetes;
+  backends.functions = std::make_unique<LocalFunctionBackend>(
+      context.execute, context.sandbox, context.contexts, context.max_in_flight_per_function);
+  if (!k.enabled()) {
+    backends.jobs = std::make_unique<LocalJobBackend>(context.execute);
+    return backends;
+  }
+  auto credentials = clusterCredentials(k);
+  if (!credentials)
+    return makeError(credentials.error().code,
+                     "kubernetes.kubeconfig " + k.kubeconfig + ": " + credentials.error().message);
+  backends.cluster_namespace = k.namespace_name.empty() ? credentials->default_namespace
+                                                        : k.namespace_name;
+  LOG_I("jobs run on the cluster at {} in namespace {}", credentials->server,
+        backends.cluster_namespace);
+  backends.cluster = std::make_unique<kubernetes::ApiClient>(std::move(credentials).value());
+  KubernetesJobOptions jobs;
+  jobs.namespace_name = backends.cluster_namespace;
+  jobs.executor_id = context.executor_id;
+  jobs.pods = podSettings(k, context.agent_url);
+  jobs.backoff_limit = static_cast<int>(k.job_backoff_limit);
+  jobs.ttl_seconds_after_finished = static_cast<int>(k.job_ttl_seconds);
+  backends.jobs = std::make_unique<KubernetesJobBackend>(*backends.cluster, std::move(jobs));
+  return backends;
+}
+
+}  // namespace exa::agent
