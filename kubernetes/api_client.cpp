@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <memory>
 #include <thread>
 
@@ -14,15 +15,41 @@
 namespace exa::kubernetes {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// How long one wait for socket activity may last when the caller can cancel: the bound on how
+// late a stop() is noticed on an idle watch. curl_easy_perform would look only about once a second.
+constexpr std::chrono::milliseconds kCancelPoll{50};
+
+// One exchange on one easy handle: what call() and stream() share. The handle points into it
+// (header list, error buffer, callback data), so it must outlive the handle's use.
 struct Transfer {
   ApiResponse response;
-  CappedBody sink;
+  CappedBody sink;      ///< call(): the body; stream(): the body of a non-2xx reply
   std::string refused;  ///< an address the socket guard refused
+  CurlListPtr headers;
+  char errbuf[CURL_ERROR_SIZE] = {};
+  CURL* easy = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
+  Clock::time_point last_byte = Clock::now();
+  // stream() only:
+  const LineHandler* on_line = nullptr;
+  size_t max_line = 0;
+  std::string partial;          ///< the start of a line whose '\n' has not arrived yet
+  bool consumer_done = false;   ///< on_line returned false
+  bool line_too_long = false;
+  std::string handler_failure;  ///< on_line threw: the text of the exception
 };
+
+// Why runTransfer() cut a transfer short.
+enum class Cut { kNone, kCancelled, kIdle, kMulti };
+
+bool isCancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
 
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
+  t->last_byte = Clock::now();
   std::string line(data, n);
   size_t colon = line.find(':');
   if (colon == std::string::npos) return n;
@@ -43,6 +70,149 @@ size_t onHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+size_t onBody(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  t->last_byte = Clock::now();
+  return appendCappedBody(data, size, count, &t->sink);
+}
+
+// Hands one complete line to the consumer; false ends the transfer.
+bool deliverLine(Transfer* t, std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  try {
+    if (!(*t->on_line)(line)) t->consumer_done = true;
+  } catch (const std::exception& e) {
+    // Never let an exception unwind through libcurl's C frames.
+    t->handler_failure = e.what();
+  } catch (...) {
+    t->handler_failure = "unknown exception";
+  }
+  return !t->consumer_done && t->handler_failure.empty();
+}
+
+// stream()'s write callback: splits the body into lines, keeping a partial one for the next call.
+size_t onStreamData(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  t->last_byte = Clock::now();
+  long& status = t->response.status;
+  if (status == 0) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return appendCappedBody(data, size, count, &t->sink);
+  if (isCancelled(t->cancel)) return 0;  // a busy stream: do not wait for the next poll
+  std::string_view chunk(data, n);
+  while (!chunk.empty()) {
+    size_t newline = chunk.find('\n');
+    size_t piece = newline == std::string_view::npos ? chunk.size() : newline;
+    if (t->partial.size() + piece > t->max_line) {
+      t->line_too_long = true;
+      return 0;
+    }
+    if (newline == std::string_view::npos) {
+      t->partial.append(chunk);
+      break;
+    }
+    bool more;
+    if (t->partial.empty()) {
+      more = deliverLine(t, chunk.substr(0, newline));  // the common case: no copy
+    } else {
+      t->partial.append(chunk.substr(0, newline));
+      more = deliverLine(t, t->partial);
+      t->partial.clear();
+    }
+    chunk.remove_prefix(newline + 1);
+    if (!more) return 0;
+  }
+  return n;
+}
+
+struct CurlMultiFree {
+  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+
+// Runs `e` to completion on a private multi handle, waking at least every kCancelPoll to look at
+// the cancel flag and the idle limit. Returns the transfer's own result unless `cut` says why
+// it was stopped first.
+CURLcode runTransfer(CURL* e, Transfer& t, std::chrono::milliseconds idle_timeout, Cut* cut) {
+  *cut = Cut::kNone;
+  std::unique_ptr<CURLM, CurlMultiFree> multi(curl_multi_init());
+  if (!multi || curl_multi_add_handle(multi.get(), e) != CURLM_OK) {
+    *cut = Cut::kMulti;
+    return CURLE_FAILED_INIT;
+  }
+  // Destroyed before `multi`: curl wants the easy handle removed before the multi cleanup.
+  struct Attached {
+    CURLM* multi;
+    CURL* easy;
+    ~Attached() { curl_multi_remove_handle(multi, easy); }
+  } attached{multi.get(), e};
+  bool watchful = t.cancel != nullptr || idle_timeout.count() > 0;
+  int wait_ms = watchful ? static_cast<int>(kCancelPoll.count()) : 1000;
+  t.last_byte = Clock::now();
+  for (int running = 1;;) {
+    if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+      *cut = Cut::kMulti;
+      return CURLE_FAILED_INIT;
+    }
+    if (running == 0) break;
+    if (isCancelled(t.cancel)) {
+      *cut = Cut::kCancelled;
+      return CURLE_ABORTED_BY_CALLBACK;
+    }
+    if (idle_timeout.count() > 0 && Clock::now() - t.last_byte > idle_timeout) {
+      *cut = Cut::kIdle;
+      return CURLE_OPERATION_TIMEDOUT;
+    }
+    // curl shortens the wait itself when one of its own timers (connect, request) is due sooner.
+    curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
+  }
+  CURLcode rc = CURLE_GOT_NOTHING;
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued))
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) rc = msg->data.result;
+  return rc;
+}
+
+// The Error of a transfer that did not complete.
+Error transferError(CURLcode rc, const Transfer& t, Cut cut, const std::string& what,
+                    std::chrono::milliseconds idle_timeout) {
+  switch (cut) {
+    case Cut::kCancelled: return makeError(ErrorCode::kUnavailable, what + ": cancelled");
+    case Cut::kIdle:
+      return makeError(ErrorCode::kTimeout, what + ": nothing received for " +
+                                                std::to_string(idle_timeout.count()) + " ms");
+    case Cut::kMulti: return makeError(ErrorCode::kInternal, what + ": curl multi handle failed");
+    case Cut::kNone: break;
+  }
+  if (!t.refused.empty())
+    return makeError(ErrorCode::kPermissionDenied,
+                     what + ": refused: " + t.refused + " " + kForbiddenAddressWhy);
+  if (t.sink.too_large)
+    return makeError(ErrorCode::kResourceExhausted,
+                     what + ": reply over " + std::to_string(t.sink.max_bytes) + " bytes");
+  if (t.line_too_long)
+    return makeError(ErrorCode::kResourceExhausted,
+                     what + ": a line over " + std::to_string(t.max_line) + " bytes");
+  if (!t.handler_failure.empty())
+    return makeError(ErrorCode::kInternal, what + ": line handler threw: " + t.handler_failure);
+  std::string detail = t.errbuf[0] != '\0' ? t.errbuf : curl_easy_strerror(rc);
+  ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
+  return makeError(code, what + ": " + detail);
+}
+
+// Sleeps `delay`, in slices so that a cancel cuts it short; false when cancelled.
+bool sleepUnlessCancelled(std::chrono::milliseconds delay, const std::atomic<bool>* cancel) {
+  if (cancel == nullptr) {
+    std::this_thread::sleep_for(delay);
+    return true;
+  }
+  auto until = Clock::now() + delay;
+  while (!isCancelled(cancel)) {
+    auto left = until - Clock::now();
+    if (left <= Clock::duration::zero()) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(left, kCancelPoll));
+  }
+  return false;
+}
 std::string percentEncode(const std::string& text) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -67,6 +237,71 @@ bool retryableStatus(long status) { return status == 429 || (status >= 500 && st
 void setBlob(CURL* e, CURLoption option, const std::string& pem) {
   curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
   curl_easy_setopt(e, option, &blob);
+}
+
+// A handle configured as call() and stream() both need it: method, body, headers (the token read
+// now, so a rotation is picked up per attempt), TLS material, no proxy or redirects, the address
+// guard, header parsing. The caller adds its write callback and timeouts.
+Result<CurlEasyPtr> openHandle(const ClusterCredentials& credentials,
+                               const ApiClientOptions& options, const ApiRequest& request,
+                               const std::string& url, const std::string& body, Transfer& t) {
+  if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
+  CurlEasyPtr easy(curl_easy_init());
+  if (!easy) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
+  std::string content_type = request.content_type;
+  if (content_type.empty())
+    content_type = request.method == "PATCH" ? "application/merge-patch+json" : "application/json";
+  auto add = [&](const std::string& line) {
+    t.headers.reset(curl_slist_append(t.headers.release(), line.c_str()));
+  };
+  add("Accept: application/json");
+  if (request.body) add("Content-Type: " + content_type);
+  // An empty Expect: curl would otherwise wait for "100 Continue" before sending a larger body.
+  add("Expect:");
+  if (std::string token = credentials.currentToken(); !token.empty())
+    add("Authorization: Bearer " + token);
+
+  CURL* e = easy.get();
+  t.easy = e;
+  t.cancel = request.cancel;
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (request.body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers.get());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // multithreaded caller: no SIGALRM DNS timeouts
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_PROXY, "");  // the address guard must see the target, not a proxy
+  if (credentials.insecure_skip_tls_verify) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  }
+  if (!credentials.ca_pem.empty()) {
+    // The cluster CA alone: a public CA must not be able to vouch for this API server.
+    setBlob(e, CURLOPT_CAINFO_BLOB, credentials.ca_pem);
+    curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
+  }
+  if (!credentials.client_cert_pem.empty()) {
+    setBlob(e, CURLOPT_SSLCERT_BLOB, credentials.client_cert_pem);
+    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    setBlob(e, CURLOPT_SSLKEY_BLOB, credentials.client_key_pem);
+    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &onHeader);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  return easy;
 }
 
 }  // namespace
@@ -114,21 +349,30 @@ std::chrono::milliseconds ApiClient::backoff(int retry) {
   return std::chrono::milliseconds(pick(rng_));
 }
 
-Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
+Result<std::string> ApiClient::urlFor(const ApiRequest& request) const {
   QueryParams query;
   for (const auto& param : request.query)
     if (!isWrite(request.method) || param.first != "fieldValidation") query.push_back(param);
   if (isWrite(request.method)) query.emplace_back("fieldValidation", "Strict");
-  EXA_ASSIGN_OR_RETURN(std::string url, buildApiUrl(credentials_.server, request.path, query));
+  return buildApiUrl(credentials_.server, request.path, query);
+}
+
+Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
+  EXA_ASSIGN_OR_RETURN(std::string url, urlFor(request));
   std::string body = request.body ? dumpJson(*request.body) : std::string();
+  auto cancelled = [&] {
+    return makeError(ErrorCode::kUnavailable, request.method + " " + credentials_.server +
+                                                  request.path + ": cancelled");
+  };
 
   for (int attempt = 1;; ++attempt) {
+    if (isCancelled(request.cancel)) return cancelled();
     auto reply = performOnce(request, url, body);
     bool last = attempt >= options_.max_attempts;
     if (!reply) {
       ErrorCode code = reply.error().code;
       bool transient = code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout;
-      if (!transient || last) {
+      if (!transient || last || isCancelled(request.cancel)) {
         Error error = std::move(reply).error();
         if (attempt > 1) error.message += " (after " + std::to_string(attempt) + " attempts)";
         return error;
@@ -136,7 +380,7 @@ Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
       auto delay = backoff(attempt);
       LOG_W("{} {}: {}; retry {} in {} ms", request.method, request.path,
             reply.error().message, attempt, delay.count());
-      std::this_thread::sleep_for(delay);
+      if (!sleepUnlessCancelled(delay, request.cancel)) return cancelled();
       continue;
     }
     reply->attempts = attempt;
@@ -152,93 +396,69 @@ Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
     }
     LOG_W("{} {}: HTTP {}; retry {} in {} ms", request.method, request.path, reply->status,
           attempt, delay.count());
-    std::this_thread::sleep_for(delay);
+    if (!sleepUnlessCancelled(delay, request.cancel)) return cancelled();
   }
 }
 
 Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std::string& url,
                                            const std::string& body) {
-  if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
-  CurlEasyPtr easy(curl_easy_init());
-  if (!easy) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
-  std::string content_type = request.content_type;
-  if (content_type.empty())
-    content_type = request.method == "PATCH" ? "application/merge-patch+json" : "application/json";
-  CurlListPtr headers;
-  auto add = [&](const std::string& line) {
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
-  };
-  add("Accept: application/json");
-  if (request.body) add("Content-Type: " + content_type);
-  // An empty Expect: curl would otherwise wait for "100 Continue" before sending a larger body.
-  add("Expect:");
-  // Read per attempt so that a token rotated during retries is picked up.
-  if (std::string token = credentials_.currentToken(); !token.empty())
-    add("Authorization: Bearer " + token);
-
   Transfer t;
   t.sink = CappedBody{&t.response.body, options_.max_response_bytes};
-  char errbuf[CURL_ERROR_SIZE] = {};
+  EXA_ASSIGN_OR_RETURN(CurlEasyPtr easy,
+                       openHandle(credentials_, options_, request, url, body, t));
   CURL* e = easy.get();
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // multithreaded caller: no SIGALRM DNS timeouts
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_PROXY, "");  // the address guard must see the target, not a proxy
-  if (credentials_.insecure_skip_tls_verify) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  }
-  if (!credentials_.ca_pem.empty()) {
-    // The cluster CA alone: a public CA must not be able to vouch for this API server.
-    setBlob(e, CURLOPT_CAINFO_BLOB, credentials_.ca_pem);
-    curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
-  }
-  if (!credentials_.client_cert_pem.empty()) {
-    setBlob(e, CURLOPT_SSLCERT_BLOB, credentials_.client_cert_pem);
-    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-    setBlob(e, CURLOPT_SSLKEY_BLOB, credentials_.client_key_pem);
-    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-  }
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &appendCappedBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t.sink));
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &onHeader);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
 
-  std::string what = request.method + " " + credentials_.server + request.path;
-  CURLcode rc = curl_easy_perform(e);
-  if (rc != CURLE_OK) {
-    if (!t.refused.empty())
-      return makeError(ErrorCode::kPermissionDenied,
-                       what + ": refused: " + t.refused + " " + kForbiddenAddressWhy);
-    if (t.sink.too_large)
-      return makeError(ErrorCode::kResourceExhausted,
-                       what + ": reply over " + std::to_string(t.sink.max_bytes) + " bytes");
-    std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    ErrorCode code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kUnavailable;
-    return makeError(code, what + ": " + detail);
-  }
+  Cut cut = Cut::kNone;
+  CURLcode rc = runTransfer(e, t, request.idle_timeout, &cut);
+  if (rc != CURLE_OK)
+    return transferError(rc, t, cut, request.method + " " + credentials_.server + request.path,
+                         request.idle_timeout);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t.response.status);
   char* type = nullptr;
   if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
     t.response.content_type = type;
   return std::move(t.response);
+}
+
+Result<long> ApiClient::stream(const ApiRequest& request, const LineHandler& on_line,
+                               ApiStatus* status_out) {
+  EXA_ASSIGN_OR_RETURN(std::string url, urlFor(request));
+  std::string body = request.body ? dumpJson(*request.body) : std::string();
+  Transfer t;
+  t.sink = CappedBody{&t.response.body, options_.max_response_bytes};
+  t.on_line = &on_line;
+  t.max_line = options_.max_stream_line_bytes;
+  EXA_ASSIGN_OR_RETURN(CurlEasyPtr easy,
+                       openHandle(credentials_, options_, request, url, body, t));
+  CURL* e = easy.get();
+  // No CURLOPT_TIMEOUT: a watch lasts as long as the server keeps it open. A dead peer is found
+  // by TCP keepalive and request.idle_timeout; the caller ends it early through request.cancel.
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onStreamData);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+
+  Cut cut = Cut::kNone;
+  CURLcode rc = runTransfer(e, t, request.idle_timeout, &cut);
+  std::string what = request.method + " " + credentials_.server + request.path;
+  if (rc == CURLE_WRITE_ERROR && isCancelled(request.cancel))
+    cut = Cut::kCancelled;  // seen by onStreamData rather than by runTransfer
+  else if (rc == CURLE_WRITE_ERROR && t.consumer_done)
+    rc = CURLE_OK;  // the consumer said it had enough: a normal end
+  if (rc != CURLE_OK) return transferError(rc, t, cut, what, request.idle_timeout);
+  long status = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) {
+    ApiStatus api_status = parseApiStatus(status, t.response.body);
+    Error error = apiStatusError(request.method + " " + request.path, api_status);  // as request()
+    if (status_out != nullptr) *status_out = std::move(api_status);
+    return error;
+  }
+  if (!t.partial.empty() && !t.consumer_done)
+    LOG_D("{}: the stream ended inside a line; {} bytes dropped", what, t.partial.size());
+  return status;
 }
 
 Result<Json> ApiClient::request(std::string_view method, std::string_view path, const Json& body,
@@ -248,6 +468,10 @@ Result<Json> ApiClient::request(std::string_view method, std::string_view path, 
   req.path = std::string(path);
   if (!body.is_null()) req.body = body;
   req.query = query;
+  return request(req, status_out);
+}
+
+Result<Json> ApiClient::request(const ApiRequest& req, ApiStatus* status_out) {
   EXA_ASSIGN_OR_RETURN(ApiResponse reply, call(req));
   std::string what = req.method + " " + req.path;
   if (reply.status < 200 || reply.status >= 300) {

@@ -1,10 +1,13 @@
 // ApiClient: the agent's REST client for one Kubernetes API server, on libcurl and Json (no
 // generated SDK). One object per cluster; it holds that cluster's credentials and nothing is
 // process-global, so two clusters (or two executors' clusters) never share configuration.
-// Thread-safe: each call uses its own curl handle.
+// Thread-safe: each call uses its own curl handle. stream() is the transport of watches
+// (kubernetes/watch.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -30,6 +33,7 @@ struct ApiClientOptions {
   std::chrono::milliseconds max_backoff{8000};
   std::chrono::milliseconds max_retry_after{30000};  ///< caps a server's Retry-After
   size_t max_response_bytes = 64u << 20;
+  size_t max_stream_line_bytes = 16u << 20;  ///< stream(): one watch event (a whole object)
   std::string user_agent = "executor-agent";
 };
 
@@ -39,7 +43,17 @@ struct ApiRequest {
   std::optional<Json> body;
   QueryParams query;        ///< values are percent-encoded here
   std::string content_type;  ///< "" = application/json, or merge-patch+json for PATCH
+  /// When it turns true the request ends within about 50 ms: a retrying call() stops retrying and
+  /// returns kUnavailable "...: cancelled"; so does stream(). Must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
+  /// kTimeout when no byte of the reply arrives for this long; 0 = no limit. Meant for stream(),
+  /// which has no overall timeout (call() also has request_timeout).
+  std::chrono::milliseconds idle_timeout{0};
 };
+
+/// stream()'s consumer: one line without its "\n" (nor a "\r" before it); false ends the stream.
+/// Runs inside curl's write callback: it must not throw, and should not block for long.
+using LineHandler = std::function<bool(std::string_view line)>;
 
 struct ApiResponse {
   long status = 0;
@@ -70,6 +84,18 @@ class ApiClient {
   Result<Json> request(std::string_view method, std::string_view path,
                        const Json& body = nullptr, const QueryParams& query = {},
                        ApiStatus* status_out = nullptr);
+  /// The same for a full ApiRequest (to pass `cancel` or `idle_timeout`).
+  Result<Json> request(const ApiRequest& request, ApiStatus* status_out = nullptr);
+
+  /// One attempt, no retries (a watcher owns reconnection) and no overall timeout: hands each
+  /// complete '\n'-terminated line of a 2xx body to `on_line` as it arrives, until the server
+  /// ends the reply or `on_line` returns false; either way the result is the HTTP status. A final
+  /// line without '\n' is dropped: a stream cut inside an event must not yield half an object.
+  /// A non-2xx reply is read whole and returned as apiStatusError() (its Status in `status_out`).
+  /// Errors otherwise as call(), plus kResourceExhausted for a line over max_stream_line_bytes
+  /// and kTimeout for request.idle_timeout. Same TLS, auth, address guard and headers as call().
+  Result<long> stream(const ApiRequest& request, const LineHandler& on_line,
+                      ApiStatus* status_out = nullptr);
 
   const ClusterCredentials& credentials() const { return credentials_; }
   const ApiClientOptions& options() const { return options_; }
@@ -77,6 +103,8 @@ class ApiClient {
  private:
   Result<ApiResponse> performOnce(const ApiRequest& request, const std::string& url,
                                   const std::string& body);
+  /// The URL of `request`, with fieldValidation=Strict forced on writes.
+  Result<std::string> urlFor(const ApiRequest& request) const;
   std::chrono::milliseconds backoff(int retry);
 
   ClusterCredentials credentials_;

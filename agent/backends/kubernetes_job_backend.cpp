@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "kubernetes/job_manifest.h"
 #include "kubernetes/object_names.h"
+#include "kubernetes/watch.h"
 
 namespace exa::agent {
 namespace {
@@ -66,10 +67,7 @@ CallResult KubernetesJobBackend::run(const Json& job, const OneShot& shot) {
   auto ended = waitForEnd(name, std::chrono::steady_clock::now() + budget);
   if (!ended) return failure("unavailable", "job " + job_id + ": " + ended.error().describe());
   if (!*ended) {
-    {
-      std::lock_guard lock(mutex_);
-      if (detached_) return failure("detached", "the agent stopped waiting; the Job runs on");
-    }
+    if (detached_) return failure("detached", "the agent stopped waiting; the Job runs on");
     // The cluster never ended it (no node, no image): stop it rather than leave it pending.
     auto deleted = client_.request("DELETE", jobsPath() + "/" + name, nullptr,
                                    {{"propagationPolicy", "Background"}});
@@ -80,13 +78,7 @@ CallResult KubernetesJobBackend::run(const Json& job, const OneShot& shot) {
   return outcome(**ended, job_id);
 }
 
-void KubernetesJobBackend::detachAll() {
-  {
-    std::lock_guard lock(mutex_);
-    detached_ = true;
-  }
-  wake_.notify_all();
-}
+void KubernetesJobBackend::detachAll() { detached_ = true; }
 
 Result<Json> KubernetesJobBackend::createOrAdopt(const Json& manifest) {
   kubernetes::ApiStatus status;
@@ -107,25 +99,23 @@ Result<Json> KubernetesJobBackend::createOrAdopt(const Json& manifest) {
 
 Result<std::optional<Json>> KubernetesJobBackend::waitForEnd(
     const std::string& name, std::chrono::steady_clock::time_point deadline) {
-  std::string last_version;
-  while (true) {
-    auto job = client_.request("GET", jobsPath() + "/" + name);
-    if (!job) {
-      // Deleted under us (by an operator, or by its TTL while this agent was down).
-      if (job.error().code == ErrorCode::kNotFound)
-        return makeError(ErrorCode::kNotFound, "Job " + name + " was deleted before it ended");
-      LOG_W("Job {}: {} (retrying)", name, job.error().describe());
-    } else {
-      if (kubernetes::jobEnd(*job)) return std::optional<Json>(std::move(job).value());
-      std::string version = (*job)["metadata"].value("resourceVersion", "");
-      if (version != last_version) LOG_D("Job {} at resourceVersion {}", name, version);
-      last_version = version;
-    }
-    std::unique_lock lock(mutex_);
-    auto wake_at = std::min(deadline, std::chrono::steady_clock::now() + options_.poll_interval);
-    wake_.wait_until(lock, wake_at, [this] { return detached_; });
-    if (detached_ || std::chrono::steady_clock::now() >= deadline) return std::optional<Json>();
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  bool deleted = false;
+  auto ended = kubernetes::waitFor(
+      client_, jobsPath(), name,
+      [&deleted](const Json& job) {
+        // Deleted under us (by an operator, or by its TTL while this agent was down).
+        deleted = job.is_null();
+        return deleted || kubernetes::jobEnd(job).has_value();
+      },
+      std::max(left, std::chrono::milliseconds(1)), options_.poll_interval, &detached_);
+  if (ended) {
+    if (deleted) return makeError(ErrorCode::kNotFound, "Job " + name + " was deleted before it ended");
+    return std::optional<Json>(std::move(ended).value());
   }
+  if (detached_ || ended.error().code == ErrorCode::kTimeout) return std::optional<Json>();
+  return ended.error();
 }
 
 CallResult KubernetesJobBackend::outcome(const Json& job_object, const std::string& job_id) {

@@ -1,14 +1,13 @@
 // The Kubernetes backend for jobs (type 3): one batch/v1 Job per submitted job
-// (kubernetes/job_manifest.h), watched until a Complete or Failed condition is True, its outcome
-// read back from the last line of the pod's log. The Job's name follows from the job id, so an
-// agent that restarts mid-job re-attaches to it (create answers 409 AlreadyExists, the object is
-// ours by label: adopt it) instead of running the policy a second time.
+// (kubernetes/job_manifest.h), watched (kubernetes::waitFor) until a Complete or Failed
+// condition is True, its outcome read back from the last line of the pod's log. The Job's name
+// follows from the job id, so an agent that restarts mid-job re-attaches to it (create answers
+// 409 AlreadyExists, the object is ours by label: adopt it) instead of running the policy twice.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/backends/execution_backend.h"
@@ -23,6 +22,7 @@ struct KubernetesJobOptions {
   kubernetes::PodSettings pods;
   int backoff_limit = 0;
   int ttl_seconds_after_finished = 3600;
+  /// Used only when the server refuses to watch (RBAC without list/watch).
   std::chrono::milliseconds poll_interval{1000};
   /// How long past the job's own deadline we wait for the cluster to say it ended before the
   /// Job is deleted and the job reported as timed out (a cluster that never runs the pod).
@@ -50,9 +50,7 @@ class KubernetesJobBackend : public JobBackend {
 
   kubernetes::ApiClient& client_;
   KubernetesJobOptions options_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool detached_ = false;
+  std::atomic<bool> detached_{false};
 };
 
 }  // namespace exa::agent
