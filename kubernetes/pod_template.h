@@ -23,7 +23,7 @@ struct PodSettings {
 };
 
 /// The container named "agent" running `executor-agent <args...>` with `env` (a list of
-/// {name, value}), the jail's capabilities and resources from `settings`.
+/// {name, value}), the securityContext the jail needs and resources from `settings`.
 Json agentContainer(const PodSettings& settings, const Json& args, const Json& env = Json::array());
 
 /// A pod spec around `container`: `restart_policy` ("Never" for Jobs, "Always" for
