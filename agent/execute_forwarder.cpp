@@ -1,6 +1,7 @@
 #include "agent/execute_forwarder.h"
 
 #include "agent/http/error_status.h"
+#include "agent/http/router.h"
 #include "common/http_call.h"
 #include "common/log.h"
 
@@ -45,12 +46,19 @@ HttpResponse ExecuteForwarder::relay(const std::string& executor_id, const std::
     return badGateway("executor_unreachable", "executor " + executor_id + " has no executor_host_uri");
   std::string url = host.get<std::string>();
   while (!url.empty() && url.back() == '/') url.pop_back();
+  std::string token = options_.peer_token;
+  if (clusters_ != nullptr) {
+    if (auto cluster = clusters_->load(executor_id)) {
+      if (cluster->through_proxy && url == cluster->host_uri)
+        return relayThroughCluster(executor_id, *cluster, path, body, request_id);
+      token = cluster->executor_token;
+    }
+  }
   url += path;
 
   HttpCallRequest request{"POST", url, {{"Content-Type", "application/json"}}, dumpJson(body)};
   if (!request_id.empty()) request.headers.emplace_back("X-Request-Id", request_id);
-  if (!options_.peer_token.empty())
-    request.headers.emplace_back("Authorization", "Bearer " + options_.peer_token);
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
   HttpCallOptions call_options;
   call_options.total_timeout = options_.timeout;
   call_options.ca_bundle = options_.ca_bundle;
@@ -63,6 +71,30 @@ HttpResponse ExecuteForwarder::relay(const std::string& executor_id, const std::
     return errorReply(http::status::gateway_timeout, "timeout", message);
   if (e.code == ErrorCode::kPermissionDenied) return badGateway("forward_refused", message);
   return badGateway("executor_unreachable", message);
+}
+
+HttpResponse ExecuteForwarder::relayThroughCluster(const std::string& executor_id,
+                                                   const ExecutorCluster& cluster,
+                                                   const std::string& path, const Json& body,
+                                                   const std::string& request_id) const {
+  auto client = clusters_->client(executor_id);
+  if (!client) return badGateway("executor_unreachable", client.error().describe());
+  kubernetes::ApiRequest request;
+  request.method = "POST";
+  request.path = "/api/v1/namespaces/" + cluster.namespace_name + "/services/" +
+                 cluster.service_name + ":http/proxy" + path;
+  request.body = body;
+  request.headers = {{kProxiedTokenHeader, cluster.executor_token}};
+  if (!request_id.empty()) request.headers.emplace_back("X-Request-Id", request_id);
+  auto remote = (*client)->call(request);
+  if (!remote) {
+    LOG_W("forward to executor {} through its cluster: {}", executor_id, remote.error().describe());
+    std::string message = "executor " + executor_id + ": " + remote.error().message;
+    if (remote.error().code == ErrorCode::kTimeout)
+      return errorReply(http::status::gateway_timeout, "timeout", message);
+    return badGateway("executor_unreachable", message);
+  }
+  return relayReply(HttpCallResponse{.status = remote->status, .body = remote->body}, executor_id);
 }
 
 }  // namespace exa::agent

@@ -2,13 +2,15 @@
 // The registered executor's `executor_host_uri` gets the original system's executor call,
 // `POST {host}/execute_policy` with {policy_rule_uri, input_data, parameters}, and its JSON reply
 // is relayed with its status. The URI comes from a registry record, so the call goes through the
-// address guard (no link-local or metadata targets), with timeouts and a reply cap.
+// address guard (no link-local or metadata targets), with timeouts and a reply cap. An executor
+// that create-infra put on a cluster is reached through that cluster's API server by default.
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "agent/http/http_types.h"
+#include "agent/infra/executor_clusters.h"
 #include "agent/registry/collection.h"
 
 namespace exa::agent {
@@ -32,9 +34,19 @@ class ExecuteForwarder {
   HttpResponse relay(const std::string& executor_id, const std::string& path, const Json& body,
                      const std::string& request_id) const;
 
+  /// Executors made by create-infra: calls carry the executor's own token, and those whose
+  /// executor_host_uri is the API server's service proxy go through their cluster's ApiClient
+  /// (its credentials; the token in kProxiedTokenHeader, since the proxy strips Authorization).
+  void throughClusters(ExecutorClusters& clusters) { clusters_ = &clusters; }
+
  private:
+  HttpResponse relayThroughCluster(const std::string& executor_id, const ExecutorCluster& cluster,
+                                   const std::string& path, const Json& body,
+                                   const std::string& request_id) const;
+
   const Collection& executors_;
   ForwardOptions options_;
+  ExecutorClusters* clusters_ = nullptr;
 };
 
 }  // namespace exa::agent

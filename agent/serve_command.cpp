@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -15,6 +16,7 @@
 #include "agent/execute_forwarder.h"
 #include "agent/execute_service.h"
 #include "agent/functions/function_service.h"
+#include "agent/functions/hosted_function.h"
 #include "agent/jobs/builtin_policies.h"
 #include "agent/jobs/job_service.h"
 #include "agent/placement.h"
@@ -26,6 +28,7 @@
 #include "agent/registry/policy_registry.h"
 #include "agent/routes/execute_routes.h"
 #include "agent/routes/health_routes.h"
+#include "agent/routes/infra_routes.h"
 #include "agent/graphs/graph_record.h"
 #include "agent/routes/function_routes.h"
 #include "agent/routes/graph_routes.h"
@@ -152,6 +155,11 @@ CLI::App* addServeCommand(CLI::App& app, ServeOptions& o) {
           [](AgentConfig& c, const S& v) { c.log.level = v; });
   flag<S>(serve, o, "--log-format", "text or json (one object per line)",
           [](AgentConfig& c, const S& v) { c.log.format = v; });
+  // Written by the Kubernetes function backend into a Deployment's pods, not typed by operators.
+  serve->add_option("--host-function", o.host_function,
+                    "Run as a function pod: deploy this one function (JSON) at start, serve it, "
+                    "and do not register with the central")
+      ->group("");
   serve->footer("Every flag overrides a key of the configuration file, and EXECUTOR_AGENT_<SECTION>_"
                 "<KEY> variables override the file too (docs/configuration.md).");
   return serve;
@@ -164,6 +172,15 @@ int serve(const ServeOptions& o) {
     return 2;
   }
   const AgentConfig& config = *assembled;
+  std::optional<HostedFunction> hosted;
+  if (!o.host_function.empty()) {
+    auto parsed = parseHostedFunction(o.host_function);
+    if (!parsed) {
+      LOG_E("{}", parsed.error().describe());
+      return 2;
+    }
+    hosted = std::move(*parsed);
+  }
   log::setLevel(config.log.level);
   log::setFormat(config.log.format);
   auto listen = parseListenAddress(config.server.listen);
@@ -257,6 +274,16 @@ int serve(const ServeOptions& o) {
   addCollectionRoutes(router, "/executor", executors);
   addAssetRoutes(router, assets);
   ExecuteForwarder forwarder(executors, ForwardOptions{.peer_token = config.auth.peer_token});
+  auto clusters = ExecutorClusters::open(data_dir + "/clusters");
+  if (!clusters) {
+    LOG_E("executor clusters: {}", clusters.error().describe());
+    return 1;
+  }
+  forwarder.throughClusters(**clusters);
+  addInfraRoutes(router, executors, **clusters,
+                 InfraDefaults{.central_url = config.server.advertise_url,
+                               .central_token = config.auth.token,
+                               .pods = podSettings(config.kubernetes, "")});
   addExecuteRoutes(router, executor, forwarder, executor_id);
   Collection jobs_registry(**store, jobCollection());
   // What a job sees of this node (context.node), and the allocator's view of this agent.
@@ -293,7 +320,11 @@ int serve(const ServeOptions& o) {
   JobService job_service(jobs_registry, *backends->jobs, job_options, node);
   addJobRoutes(router, job_service, placement, jobs_registry, forwarder);
   Collection functions_registry(**store, functionCollection());
-  FunctionService function_service(functions_registry, policies_registry, *backends->functions,
+  // A function pod writes each call's policy output to stderr: the container log is its log.
+  std::unique_ptr<ContainerLogBackend> pod_log;
+  if (hosted) pod_log = std::make_unique<ContainerLogBackend>(*backends->functions);
+  FunctionService function_service(functions_registry, policies_registry,
+                                   pod_log ? *pod_log : *backends->functions,
                                    contexts, executor_id);
   Collection graphs_registry(**store, graphCollection());
   addFunctionRoutes(router, function_service, functions_registry, executors, placement,
@@ -344,7 +375,8 @@ int serve(const ServeOptions& o) {
   std::unique_ptr<registry_client::Registration> registration;
   if (!config.registry.central_url.empty()) {
     std::string host_uri = config.server.advertise_url.empty() ? local_url : config.server.advertise_url;
-    if (Status usable = checkAdvertisedUrl(host_uri, config.registry.central_url); !usable) {
+    Status usable = hosted ? Status() : checkAdvertisedUrl(host_uri, config.registry.central_url);
+    if (!usable) {
       LOG_E("{}", usable.error().describe());
       return 2;
     }
@@ -368,8 +400,21 @@ int serve(const ServeOptions& o) {
     };
     // The same rule as /health: a policy could run now.
     registering.status = [&] { return (*sandbox)->zygoteReady() ? "healthy" : "busy"; };
-    registration = std::make_unique<registry_client::Registration>(*central, registering);
-    registration->start();
+    // A function pod only takes policies from the central (its creating agent): it is not an
+    // executor anyone should place work on, so it neither registers nor sends heartbeats.
+    if (!hosted) {
+      registration = std::make_unique<registry_client::Registration>(*central, registering);
+      registration->start();
+    }
+  }
+  if (hosted) {
+    // After the central's resolver is in place: the policy comes from the creating agent. The
+    // HTTP loop has not started, so the readiness probe waits for this; a failure exits and
+    // the pod's CrashLoopBackOff (with this line in its log) is what the function's status shows.
+    if (Status deployed = deployHostedFunction(function_service, executor, *hosted); !deployed) {
+      LOG_E("{}", deployed.error().describe());
+      return 1;
+    }
   }
 
   // Under the packaged unit: started only now, and restarted if the jail or store wedges.

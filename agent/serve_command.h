@@ -17,6 +17,8 @@ struct ServeOptions {
   std::string config_path;  ///< "" = no file: defaults, environment and flags only
   /// One setter per flag given, applied over the file and the environment in argv order.
   std::vector<std::function<void(AgentConfig&)>> flag_overrides;
+  /// `--host-function <JSON>`: a Kubernetes function pod (agent/functions/hosted_function.h).
+  std::string host_function;
 };
 
 CLI::App* addServeCommand(CLI::App& app, ServeOptions& options);

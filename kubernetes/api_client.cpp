@@ -1,5 +1,7 @@
 #include "kubernetes/api_client.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
 #include <exception>
@@ -258,6 +260,14 @@ Result<CurlEasyPtr> openHandle(const ClusterCredentials& credentials,
   if (request.body) add("Content-Type: " + content_type);
   // An empty Expect: curl would otherwise wait for "100 Continue" before sending a larger body.
   add("Expect:");
+  for (const auto& [name, value] : request.headers) {
+    // A header is one line; a CR or LF would smuggle a second one (or a second request).
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos ||
+        strcasecmp(name.c_str(), "Authorization") == 0)
+      return makeError(ErrorCode::kInvalidArgument, "header " + name + ": not allowed");
+    add(name + ": " + value);
+  }
   if (std::string token = credentials.currentToken(); !token.empty())
     add("Authorization: Bearer " + token);
 

@@ -43,6 +43,8 @@ struct ApiRequest {
   std::optional<Json> body;
   QueryParams query;        ///< values are percent-encoded here
   std::string content_type;  ///< "" = application/json, or merge-patch+json for PATCH
+  /// More headers, for calls the API server relays (a service proxy); never Authorization.
+  std::vector<std::pair<std::string, std::string>> headers;
   /// When it turns true the request ends within about 50 ms: a retrying call() stops retrying and
   /// returns kUnavailable "...: cancelled"; so does stream(). Must outlive the call.
   const std::atomic<bool>* cancel = nullptr;

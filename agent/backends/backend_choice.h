@@ -11,6 +11,7 @@
 #include "agent/backends/execution_backend.h"
 #include "agent/context_store.h"
 #include "kubernetes/api_client.h"
+#include "kubernetes/pod_template.h"
 #include "sandbox/sandbox.h"
 
 namespace exa::agent {
@@ -30,6 +31,9 @@ struct BackendContext {
   std::string executor_id;
   std::string agent_url;  ///< this agent as pods reach it (kubernetes.agent_url or advertised)
 };
+
+/// The pods' settings from [kubernetes] (image, resources), reading policies from `agent_url`.
+kubernetes::PodSettings podSettings(const AgentConfig::Kubernetes& k, const std::string& agent_url);
 
 /// The backends `config` asks for; a cluster that cannot be configured (unreadable kubeconfig,
 /// exec plugin, no in-cluster service account) is an error naming why.

@@ -27,6 +27,7 @@ HttpResponse errorReply(const policies::CallError& error) {
       {"invalid_management", http::status::bad_request},
       {"invalid_output", http::status::bad_gateway},
       {"not_found", http::status::not_found},
+      {"unavailable", http::status::service_unavailable},
       {"policy_error", http::status::unprocessable_entity},
       {"timeout", http::status::gateway_timeout},
       {"memory_exceeded", http::status::insufficient_storage},

@@ -22,13 +22,17 @@ using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&
 /// routes need it only when reads are protected too; kOpen (health) never does.
 enum class Access { kOpen, kRead, kWrite };
 
+/// Carries the token instead of Authorization on calls relayed by a Kubernetes API server's
+/// service proxy, which strips Authorization (docs/kubernetes.md "create-infra").
+inline constexpr const char* kProxiedTokenHeader = "X-Executor-Agent-Token";
+
 class Router {
  public:
   /// Secure by default: a route is kWrite unless it says otherwise.
   void add(http::verb method, const std::string& pattern, Handler handler,
            Access access = Access::kWrite);
   /// With a token, protected routes answer 401 (and nothing else) without
-  /// `Authorization: Bearer <token>`.
+  /// `Authorization: Bearer <token>` (or the token in kProxiedTokenHeader).
   void requireToken(std::string token, bool protect_reads);
   /// Callers from these address blocks need no token (the original central and SDK, which
   /// cannot send one: DESIGN.md §8 "Auth").

@@ -2,6 +2,11 @@
 // see shared/k8s/fake_apiserver_notes.md) as a child process on 127.0.0.1:0. Reads the port from
 // its first stdout line; stops it in the destructor. The child also exits when our end of its
 // stdin closes, so a crashed test binary leaves no fake behind.
+//
+// Every fake gets a private temporary directory (removed by the destructor) holding the
+// kubeconfig it wrote for itself, the in-cluster service-account files (token, namespace and,
+// with TLS, ca.crt) and, with TLS, its throwaway CA and server certificate. Virtual time moves
+// only through POST /__fake/tick?seconds=N unless auto_tick is set.
 #pragma once
 
 #include <sys/types.h>
@@ -15,7 +20,10 @@ namespace exa::testing {
 struct FakeApiServerOptions {
   std::string token;  ///< "" = no authentication; else requests need "Bearer <token>"
   std::string default_field_validation = "Strict";  ///< what a request without the parameter gets
-  std::vector<std::string> extra_args;
+  bool tls = false;        ///< serve https (--tls); url() is then https://, see ca_cert_path()
+  bool auto_tick = false;  ///< move the virtual clock 1 s every 20 ms of wall time (--auto-tick)
+  std::string kubeconfig_namespace = "policies";  ///< the kubeconfig context's namespace
+  std::vector<std::string> extra_args;  ///< e.g. {"--event-log-size", "5"} or {"--chaos"}
 };
 
 class FakeApiServer {
@@ -32,8 +40,18 @@ class FakeApiServer {
   static bool available();
 
   uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
   pid_t pid() const { return pid_; }
+  /// A kubeconfig (JSON, which is YAML) for this server: server URL, the CA with TLS, the token
+  /// user when a token is set, current-context with the options' namespace.
+  std::string kubeconfig_path() const { return dir_ + "/kubeconfig"; }
+  /// The files a pod finds in /var/run/secrets/kubernetes.io/serviceaccount (token, namespace,
+  /// and ca.crt with TLS), for the adapter's in-cluster path.
+  std::string serviceaccount_dir() const { return dir_ + "/serviceaccount"; }
+  /// The CA that signed the server certificate (SAN IP:127.0.0.1); "" without TLS.
+  std::string ca_cert_path() const { return tls_ ? dir_ + "/tls/ca.crt" : ""; }
   /// Closes the fake's stdin, sends `sig` and waits; returns the wait status.
   int stop(int sig);
 
@@ -41,6 +59,10 @@ class FakeApiServer {
   pid_t pid_ = -1;
   int stdin_fd_ = -1;  ///< our end of the child's stdin; closing it tells the fake to exit
   uint16_t port_ = 0;
+  bool tls_ = false;
+  std::string dir_;  ///< private temporary directory, removed by the destructor
+
+  void removeDir();
 };
 
 }  // namespace exa::testing

@@ -20,9 +20,9 @@ Json policyRule(const std::string& name, const std::string& code_url) {
 }
 
 HttpResult onboardPolicy(uint16_t port, const TempDir& dir, const std::string& name,
-                         const std::string& function_py) {
+                         const std::string& function_py, const std::string& token) {
   return httpRequest(port, "POST", "/policy",
-                     policyRule(name, zipPolicy(dir, name, function_py)).dump());
+                     policyRule(name, zipPolicy(dir, name, function_py)).dump(), token);
 }
 
 Json seedPolicy(const TempDir& dir) {

@@ -22,9 +22,10 @@ std::string zipPolicy(const TempDir& dir, const std::string& name, const std::st
 Json policyRule(const std::string& name, const std::string& code_url);
 
 /// Zips `function_py` (zipPolicy) and POSTs its PolicyRule to the agent on `port`, so that
-/// "<name>:1-x" can be run there. Returns the reply for the caller to ASSERT on: a 201 is stored.
+/// "<name>:1-x" can be run there (with `token` as bearer, if the agent wants one). Returns the
+/// reply for the caller to ASSERT on: a 201 is stored.
 HttpResult onboardPolicy(uint16_t port, const TempDir& dir, const std::string& name,
-                         const std::string& function_py);
+                         const std::string& function_py, const std::string& token = "");
 
 /// The seed's PolicyRule examples/ip_allowlist/policy.json ("ip_allowlist:1.0-beta"), its code
 /// zipped as <dir>/ip.zip and named by file://. Throws std::runtime_error if the example is gone.

@@ -85,5 +85,24 @@ TEST(RouterTest, TokenProtectsWritesAndOptionallyReads) {
   EXPECT_EQ(router.dispatch(request(http::verb::get, "/open")).result(), http::status::ok);
 }
 
+// A Kubernetes service proxy strips Authorization; the token then travels in its own header,
+// checked the same way (and a wrong one there is not rescued by a right Authorization).
+TEST(RouterTest, TokenInTheProxiedHeader) {
+  Router router;
+  router.add(http::verb::post, "/write",
+             [](const HttpRequest&, const PathParams&) { return jsonReply(http::status::ok, 1); });
+  router.requireToken("tok", /*protect_reads=*/false);
+  auto with = [](const std::string& proxied, const std::string& authorization) {
+    HttpRequest r = request(http::verb::post, "/write");
+    r.set(kProxiedTokenHeader, proxied);
+    if (!authorization.empty()) r.set(http::field::authorization, authorization);
+    return r;
+  };
+  EXPECT_EQ(router.dispatch(with("tok", "")).result(), http::status::ok);
+  EXPECT_EQ(router.dispatch(with("to", "")).result(), http::status::unauthorized);
+  EXPECT_EQ(router.dispatch(with("tok2", "")).result(), http::status::unauthorized);
+  EXPECT_EQ(router.dispatch(with("bad", "Bearer tok")).result(), http::status::unauthorized);
+}
+
 }  // namespace
 }  // namespace exa::agent
