@@ -119,9 +119,9 @@ class KubernetesFunctionsTest : public ::testing::Test {
     return lines;
   }
 
-  /// Whether the fake serves `path` under /__fake/ (its controllers land piecewise); a test
-  /// that needs one skips without it rather than failing for the fake's sake.
-  bool fakeHas(const std::string& method, const std::string& path, const std::string& body = "") {
+  /// Drives the fake's test control (/__fake/...); true when it took the request.
+  bool fakeControl(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
     return httpRequest(fake_->port(), method, path, body).status / 100 == 2;
   }
 
@@ -130,10 +130,9 @@ class KubernetesFunctionsTest : public ::testing::Test {
                   .status / 100, 2);
   }
 
-  /// A real agent serving `function` as a function pod does, requiring `token` (the one the
-  /// function's Deployment gives its pods): `serve --host-function` when the binary has it (the
-  /// policy then comes from a second agent standing for the creating one), else an agent with
-  /// the function deployed through its own route.
+  /// A real agent serving `function` as a function pod does (`serve --host-function`),
+  /// requiring `token` (the one the function's Deployment gives its pods); the policy comes from
+  /// a second agent standing for the creating one.
   std::unique_ptr<AgentServer> startPod(const std::string& function, const std::string& token) {
     std::string why = exa::testing::jailUnsupportedReason();
     if (!why.empty()) {
@@ -141,19 +140,8 @@ class KubernetesFunctionsTest : public ::testing::Test {
       return nullptr;
     }
     pod_dirs_.push_back(std::make_unique<exa::testing::TempDir>());
-    const exa::testing::TempDir& dir = *pod_dirs_.back();
-    if (hostFunctionSupported())
-      return startHostedPod(dir, "pod-" + std::to_string(pods_++),
-                            {function, "counter:1-x", Json::object()}, token);
-    auto pod = std::make_unique<AgentServer>(exa::testing::agentArgs(
-        dir, {"--executor-id", "pod-" + std::to_string(pods_++), "--token", token}));
-    EXPECT_EQ(exa::testing::onboardPolicy(pod->port(), dir, "counter", kCounterPolicy, token)
-                  .status, 201);
-    auto created = httpRequest(pod->port(), "POST", "/deployments",
-                               Json{{"name", function}, {"policy_rule_uri", "counter:1-x"},
-                                    {"replicas", 1}}.dump(), token);
-    EXPECT_EQ(created.status, 201) << created.body;
-    return pod;
+    return startHostedPod(*pod_dirs_.back(), "pod-" + std::to_string(pods_++),
+                          {function, "counter:1-x", Json::object()}, token);
   }
 
   /// `serve --host-function` for `function` with its data in `dir`, the policies from a second
@@ -177,16 +165,27 @@ class KubernetesFunctionsTest : public ::testing::Test {
     return std::make_unique<AgentServer>(args);
   }
 
-  /// The flag is hidden from --help; a binary that has it refuses a spec that is no object.
-  static bool hostFunctionSupported() {
-    std::string command = std::string(EXA_AGENT_BINARY) + " serve --host-function '[]' 2>&1";
-    std::FILE* out = ::popen(command.c_str(), "r");
-    if (out == nullptr) return false;
-    std::string text;
-    char buffer[4096];
-    while (size_t n = std::fread(buffer, 1, sizeof buffer, out)) text.append(buffer, n);
-    ::pclose(out);
-    return text.find("--host-function: must be a JSON object") != std::string::npos;
+  /// The agent under test, configured for the fake cluster (its functions run there); it also
+  /// stands for the creating agent the pods take the policy from. Returns its port.
+  uint16_t startClusterAgent() {
+    Json kubeconfig = {
+        {"apiVersion", "v1"},
+        {"kind", "Config"},
+        {"clusters", {{{"name", "fake"}, {"cluster", {{"server", fake_->url()}}}}}},
+        {"users", {{{"name", "tester"}, {"user", Json::object()}}}},
+        {"contexts",
+         {{{"name", "fake"},
+           {"context", {{"cluster", "fake"}, {"user", "tester"}, {"namespace", kNamespace}}}}}},
+        {"current-context", "fake"}};
+    std::ofstream(creator_dir_.path() + "/kubeconfig.json") << kubeconfig.dump();
+    std::ofstream(creator_dir_.path() + "/agent.toml")
+        << "[kubernetes]\nkubeconfig = \"" << creator_dir_.path() << "/kubeconfig.json\"\n"
+        << "image = \"registry.example/executor-agent:0.1.0\"\n"
+        << "agent_url = \"http://creator.invalid:10000\"\n";
+    creator_ = std::make_unique<AgentServer>(exa::testing::agentArgs(
+        creator_dir_,
+        {"--executor-id", kExecutor, "--config", creator_dir_.path() + "/agent.toml"}));
+    return creator_->port();
   }
 
   /// Points the fake's service proxy for the function's Service at `pod`.
@@ -393,8 +392,6 @@ TEST_F(KubernetesFunctionsTest, StatusSaysProgressingBeforeAnyPodIsReady) {
 }
 
 TEST_F(KubernetesFunctionsTest, ACallWithoutReadyReplicasSaysSo) {
-  if (!fakeHas("PUT", "/__fake/backends/default/probe/http", R"({"url":"http://127.0.0.1:1"})"))
-    GTEST_SKIP() << "the fake has no service proxy yet";
   auto functions = backend();
   ASSERT_TRUE(functions->deploy("lonely-fn", record("lonely-fn")));
   policies::CallResult result = functions->call("lonely-fn", Json{{"x", 1}}, true);
@@ -409,14 +406,14 @@ TEST_F(KubernetesFunctionsTest, ACallWithoutReadyReplicasSaysSo) {
 
 TEST_F(KubernetesFunctionsTest, EndToEndThroughTheApiServersServiceProxy) {
   // What the fake's pods write to their container log (the pod agent's lines and the policy's).
-  bool scripted_log = fakeHas("PUT", "/__fake/scripts/deployments/default/" +
+  ASSERT_TRUE(fakeControl("PUT", "/__fake/scripts/deployments/default/" +
                                          functionObjectName("proxied-fn"),
-                              R"({"log":"agent started\ncounted 1\n"})");
+                          R"({"log":"agent started\ncounted 1\n"})"));
   auto functions = backend();
   ASSERT_TRUE(functions->deploy("proxied-fn", record("proxied-fn")));
   // The real agent standing for the pods, with the token the Deployment gives them.
   START_POD(pod, "proxied-fn");
-  if (!routeServiceTo("proxied-fn", *pod)) GTEST_SKIP() << "the fake has no service proxy yet";
+  ASSERT_TRUE(routeServiceTo("proxied-fn", *pod));
   tick(5);  // the Deployment's pods become ready, so the Service has endpoints
   Json status = functions->status("proxied-fn");
   EXPECT_EQ(status["state"], "available") << status.dump();
@@ -444,19 +441,16 @@ TEST_F(KubernetesFunctionsTest, EndToEndThroughTheApiServersServiceProxy) {
   // The HPA (the fake's control stands in for metrics) scales the Deployment; status follows.
   const std::string hpa_control =
       "/__fake/hpa/default/" + functionObjectName("proxied-fn") + "/desired?replicas=";
-  if (fakeHas("PUT", hpa_control + "4")) {
-    tick(5);
-    status = functions->status("proxied-fn");
-    EXPECT_EQ(status["desired_replicas"], 4) << status.dump();
-    EXPECT_EQ(status["ready_replicas"], 4) << status.dump();
-    EXPECT_EQ(status["autoscaling"]["desired_replicas"], 4) << status.dump();
-    EXPECT_EQ(status["pods"].size(), 4u) << status.dump();
-    ASSERT_TRUE(fakeHas("PUT", hpa_control + "9"));  // clamped to max_replicas
-    tick(5);
-    EXPECT_EQ(functions->status("proxied-fn")["desired_replicas"], 5);
-  } else {
-    ADD_FAILURE() << "the fake has no HPA control";
-  }
+  ASSERT_TRUE(fakeControl("PUT", hpa_control + "4"));
+  tick(5);
+  status = functions->status("proxied-fn");
+  EXPECT_EQ(status["desired_replicas"], 4) << status.dump();
+  EXPECT_EQ(status["ready_replicas"], 4) << status.dump();
+  EXPECT_EQ(status["autoscaling"]["desired_replicas"], 4) << status.dump();
+  EXPECT_EQ(status["pods"].size(), 4u) << status.dump();
+  ASSERT_TRUE(fakeControl("PUT", hpa_control + "9"));  // clamped to max_replicas
+  tick(5);
+  EXPECT_EQ(functions->status("proxied-fn")["desired_replicas"], 5);
 
   // One header per pod in the logs, each followed by that pod's last `tail` lines.
   std::string logs = functions->logs("proxied-fn", 1);
@@ -465,14 +459,12 @@ TEST_F(KubernetesFunctionsTest, EndToEndThroughTheApiServersServiceProxy) {
        at = logs.find("==> pod ", at + 1))
     ++headers;
   EXPECT_EQ(headers, 5u) << logs;
-  if (scripted_log) {
-    size_t lines = 0;
-    for (size_t at = logs.find(" <==\ncounted 1\n"); at != std::string::npos;
-         at = logs.find(" <==\ncounted 1\n", at + 1))
-      ++lines;
-    EXPECT_EQ(lines, 5u) << logs;
-    EXPECT_EQ(logs.find("agent started"), std::string::npos) << "tail 1: " << logs;
-  }
+  size_t lines = 0;
+  for (size_t at = logs.find(" <==\ncounted 1\n"); at != std::string::npos;
+       at = logs.find(" <==\ncounted 1\n", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 5u) << logs;
+  EXPECT_EQ(logs.find("agent started"), std::string::npos) << "tail 1: " << logs;
 
   // Removal: nothing labelled for the function is left once the pods are collected.
   functions->remove("proxied-fn");
@@ -495,8 +487,7 @@ TEST_F(KubernetesFunctionsTest, EndToEndThroughTheApiServersServiceProxy) {
 TEST_F(KubernetesFunctionsTest, CrashLoopingPodsAreNamedInStatus) {
   const std::string script =
       "/__fake/scripts/deployments/default/" + functionObjectName("crash-fn");
-  if (!fakeHas("PUT", script, R"({"crashLoop":true})"))
-    GTEST_SKIP() << "the fake has no deployment scripts yet";
+  ASSERT_TRUE(fakeControl("PUT", script, R"({"crashLoop":true})"));
   auto functions = backend();
   ASSERT_TRUE(functions->deploy("crash-fn", record("crash-fn", Json{{"enabled", false}}, 1)));
   tick(30);
@@ -511,8 +502,7 @@ TEST_F(KubernetesFunctionsTest, CrashLoopingPodsAreNamedInStatus) {
 TEST_F(KubernetesFunctionsTest, ImagePullFailuresAreNamedInStatus) {
   const std::string script =
       "/__fake/scripts/deployments/default/" + functionObjectName("pull-fn");
-  if (!fakeHas("PUT", script, R"({"imagePull":"fail"})"))
-    GTEST_SKIP() << "the fake has no deployment scripts yet";
+  ASSERT_TRUE(fakeControl("PUT", script, R"({"imagePull":"fail"})"));
   auto functions = backend();
   ASSERT_TRUE(functions->deploy("pull-fn", record("pull-fn", Json{{"enabled", false}}, 1)));
   tick(30);
@@ -524,34 +514,14 @@ TEST_F(KubernetesFunctionsTest, ImagePullFailuresAreNamedInStatus) {
 
 TEST_F(KubernetesFunctionsTest, TheRoutesDoNotChangeWhenFunctionsRunOnTheCluster) {
   if (std::string why = exa::testing::jailUnsupportedReason(); !why.empty()) GTEST_SKIP() << why;
-  // The agent under test, configured for the fake cluster; it also stands for the creating
-  // agent the pods take the policy from.
-  Json kubeconfig = {
-      {"apiVersion", "v1"},
-      {"kind", "Config"},
-      {"clusters", {{{"name", "fake"}, {"cluster", {{"server", fake_->url()}}}}}},
-      {"users", {{{"name", "tester"}, {"user", Json::object()}}}},
-      {"contexts",
-       {{{"name", "fake"},
-         {"context", {{"cluster", "fake"}, {"user", "tester"}, {"namespace", kNamespace}}}}}},
-      {"current-context", "fake"}};
-  std::ofstream(creator_dir_.path() + "/kubeconfig.json") << kubeconfig.dump();
-  std::ofstream(creator_dir_.path() + "/agent.toml")
-      << "[kubernetes]\nkubeconfig = \"" << creator_dir_.path() << "/kubeconfig.json\"\n"
-      << "image = \"registry.example/executor-agent:0.1.0\"\n"
-      << "agent_url = \"http://creator.invalid:10000\"\n";
-  creator_ = std::make_unique<AgentServer>(exa::testing::agentArgs(
-      creator_dir_,
-      {"--executor-id", kExecutor, "--config", creator_dir_.path() + "/agent.toml"}));
-  uint16_t port = creator_->port();
+  uint16_t port = startClusterAgent();
   ASSERT_EQ(exa::testing::onboardPolicy(port, creator_dir_, "counter", kCounterPolicy).status, 201);
 
   auto created = httpRequest(port, "POST", "/function/deployments/create/executor-001",
                              R"({"name": "routed-fn", "policy_rule_uri": "counter:1-x",
                                  "replicas": 2, "autoscaling": {"enabled": false}})");
   ASSERT_EQ(created.status, 201) << created.body;
-  if (!exists(kDeployments + functionObjectName("routed-fn")))
-    GTEST_SKIP() << "the agent does not run functions on the cluster yet (backend_choice)";
+  ASSERT_TRUE(exists(kDeployments + functionObjectName("routed-fn")));
   START_POD(pod, "routed-fn");
   ASSERT_TRUE(routeServiceTo("routed-fn", *pod));
   tick(5);
@@ -579,6 +549,41 @@ TEST_F(KubernetesFunctionsTest, TheRoutesDoNotChangeWhenFunctionsRunOnTheCluster
   EXPECT_FALSE(exists(kDeployments + functionObjectName("routed-fn")));
   EXPECT_FALSE(exists(kServices + functionObjectName("routed-fn")));
   EXPECT_EQ(httpRequest(port, "POST", "/function/call_function/routed-fn", "{}").status, 404);
+}
+
+// Graphs call their functions through the FunctionBackend: the same graph runs unchanged when
+// the functions live on the cluster (each node's call goes through the API server's proxy).
+TEST_F(KubernetesFunctionsTest, AGraphRunsUnchangedOnClusterFunctions) {
+  if (std::string why = exa::testing::jailUnsupportedReason(); !why.empty()) GTEST_SKIP() << why;
+  uint16_t port = startClusterAgent();
+  ASSERT_EQ(exa::testing::onboardPolicy(port, creator_dir_, "counter", kCounterPolicy).status, 201);
+  std::vector<std::unique_ptr<AgentServer>> pods;
+  for (const char* name : {"first-fn", "second-fn"}) {
+    Json body = {{"name", name}, {"policy_rule_uri", "counter:1-x"}, {"replicas", 1},
+                 {"autoscaling", {{"enabled", false}}}};
+    auto created = httpRequest(port, "POST", "/function/deployments/create/executor-001", body.dump());
+    ASSERT_EQ(created.status, 201) << created.body;
+    START_POD(pod, name);
+    ASSERT_TRUE(routeServiceTo(name, *pod));
+    pods.push_back(std::move(pod));
+  }
+  tick(5);
+  Json graph = {{"graph_name", "pipeline"}, {"graph_version", "1.0"}, {"graph_release_tag", "stable"},
+                {"graph_function_ids", {"first-fn", "second-fn"}},
+                {"graph_connection_data", {{"first-fn", {"second-fn"}}}}};
+  auto onboarded = httpRequest(port, "POST", "/graphs", graph.dump());
+  ASSERT_EQ(onboarded.status, 201) << onboarded.body;
+  auto run = httpRequest(port, "POST", "/graph/execute_graph",
+                         R"({"graph_uri": "pipeline:1.0-stable", "input_data": {"x": 3}})");
+  ASSERT_EQ(run.status, 200) << run.body;
+  // second-fn saw first-fn's output ({"n": 1, "echo": 3}) as its input, which has no "x".
+  EXPECT_EQ(run.json["data"], (Json{{"n", 1}, {"echo", nullptr}})) << run.body;
+  size_t proxied = 0;
+  for (const Json& request : requests())
+    if (request["path"].get<std::string>().find(":http/proxy/function/call_function/") !=
+        std::string::npos)
+      ++proxied;
+  EXPECT_EQ(proxied, 2u);
 }
 
 TEST_F(KubernetesFunctionsTest, CallsAndManagementReachThePodThroughTheServiceUrl) {
@@ -639,7 +644,6 @@ TEST_F(KubernetesFunctionsTest, AnUnreachableServiceUrlIsUnavailable) {
 
 TEST_F(KubernetesFunctionsTest, AHostedPodRestartsFromItsStoreAndExitsWithoutItsPolicy) {
   if (std::string why = exa::testing::jailUnsupportedReason(); !why.empty()) GTEST_SKIP() << why;
-  if (!hostFunctionSupported()) GTEST_SKIP() << "the agent binary has no --host-function yet";
   exa::testing::TempDir dir;
   HostedFunction function{"restart-fn", "counter:1-x", Json::object()};
   auto pod = startHostedPod(dir, "pod-r", function);
