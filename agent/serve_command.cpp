@@ -40,6 +40,7 @@
 #include "policies/requirements.h"
 #include "common/log.h"
 #include "hwinfo/hardware_info.h"
+#include "kubernetes/node_inventory.h"
 #include "registry-client/registration.h"
 #include "policies/worker_pool.h"
 #include "sandbox/sandbox.h"
@@ -289,11 +290,15 @@ int serve(const ServeOptions& o) {
   // What a job sees of this node (context.node), and the allocator's view of this agent.
   auto collected = hwinfo::collectHardwareInfo(executor_id);
   Json hardware = collected ? *collected : Json::object();
+  // On a cluster (set below, once the backends are chosen) its Nodes are this executor's
+  // hardware, not the machine the agent runs on.
+  std::unique_ptr<kubernetes::ClusterHardware> cluster_hardware;
   auto node = [&] {
     return Json{{"executor_id", executor_id},
                 {"executor_status", (*sandbox)->zygoteReady() ? "healthy" : "busy"},
                 {"executor_metadata", config.executor.metadata},
-                {"executor_hardware_info", hardware}};
+                {"executor_hardware_info",
+                 cluster_hardware ? cluster_hardware->current() : hardware}};
   };
   Placement placement(executors, executor, executor_id,
                       config.execution.allocator_policy.empty()
@@ -316,6 +321,14 @@ int serve(const ServeOptions& o) {
   if (!backends) {
     LOG_E("{}", backends.error().describe());
     return 1;
+  }
+  if (backends->cluster && !hosted) {
+    cluster_hardware =
+        std::make_unique<kubernetes::ClusterHardware>(*backends->cluster, executor_id);
+    Json listed = cluster_hardware->refresh();  // a failure is logged; heartbeats retry
+    LOG_I("cluster hardware: {} nodes, {} vCPUs and {} MB allocatable to our pods",
+          listed["nodes"]["count"].dump(), listed["vcpus"]["count"].dump(),
+          listed["memory"].dump());
   }
   JobService job_service(jobs_registry, *backends->jobs, job_options, node);
   addJobRoutes(router, job_service, placement, jobs_registry, forwarder);
@@ -394,7 +407,9 @@ int serve(const ServeOptions& o) {
     registering.host_uri = host_uri;
     registering.metadata = config.executor.metadata;
     registering.heartbeat = std::chrono::seconds(config.registry.heartbeat_seconds);
-    registering.hardware = [&executor_id] {
+    registering.hardware = [&executor_id, &cluster_hardware] {
+      // On a cluster: its Nodes now, or the last good list while the API server fails (logged).
+      if (cluster_hardware) return cluster_hardware->refresh();
       auto info = hwinfo::collectHardwareInfo(executor_id);
       return info ? *info : Json::object();
     };

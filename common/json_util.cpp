@@ -42,4 +42,26 @@ std::string dumpJson(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+const Json& jsonAt(const Json& doc, std::initializer_list<std::string_view> path) {
+  static const Json kNull;
+  const Json* node = &doc;
+  for (std::string_view key : path) {
+    if (!node->is_object()) return kNull;
+    auto it = node->find(std::string(key));
+    if (it == node->end()) return kNull;
+    node = &*it;
+  }
+  return *node;
+}
+
+std::string stringAt(const Json& doc, std::initializer_list<std::string_view> path) {
+  const Json& value = jsonAt(doc, path);
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+int64_t intAt(const Json& doc, std::initializer_list<std::string_view> path, int64_t fallback) {
+  const Json& value = jsonAt(doc, path);
+  return value.is_number_integer() ? value.get<int64_t>() : fallback;
+}
+
 }  // namespace exa

@@ -3,11 +3,6 @@
 namespace exa::kubernetes {
 namespace {
 
-std::string stringAt(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 const char* defaultReason(long code) {
   switch (code) {
     case 400: return "BadRequest";
@@ -49,16 +44,16 @@ ApiStatus parseApiStatus(long http_status, const std::string& body) {
   ApiStatus status;
   status.code = static_cast<int>(http_status);
   auto parsed = parseJson(body);
-  if (parsed && parsed->is_object() && stringAt(*parsed, "kind") == "Status") {
+  if (parsed && parsed->is_object() && stringAt(*parsed, {"kind"}) == "Status") {
     const Json& s = *parsed;
-    status.reason = stringAt(s, "reason");
-    status.message = stringAt(s, "message");
+    status.reason = stringAt(s, {"reason"});
+    status.message = stringAt(s, {"message"});
     // The reply's status line wins over the body's `code`: it is what actually happened.
     auto details = s.find("details");
     if (details != s.end() && details->is_object()) {
-      status.name = stringAt(*details, "name");
-      status.group = stringAt(*details, "group");
-      status.kind = stringAt(*details, "kind");
+      status.name = stringAt(*details, {"name"});
+      status.group = stringAt(*details, {"group"});
+      status.kind = stringAt(*details, {"kind"});
       auto retry = details->find("retryAfterSeconds");
       if (retry != details->end() && retry->is_number_integer())
         status.retry_after_seconds = retry->get<int>();
@@ -66,8 +61,8 @@ ApiStatus parseApiStatus(long http_status, const std::string& body) {
       if (causes != details->end() && causes->is_array()) {
         for (const Json& c : *causes) {
           if (!c.is_object()) continue;
-          status.causes.push_back({stringAt(c, "reason"), stringAt(c, "message"),
-                                   stringAt(c, "field")});
+          status.causes.push_back({stringAt(c, {"reason"}), stringAt(c, {"message"}),
+                                   stringAt(c, {"field"})});
         }
       }
     }

@@ -27,6 +27,8 @@ constexpr KindInfo kKinds[] = {
     {"ServiceAccount", "v1", "serviceaccounts", true},
     {"Role", "rbac.authorization.k8s.io/v1", "roles", true},
     {"RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", true},
+    {"ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", false},
+    {"ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", false},
     {"Secret", "v1", "secrets", true},
     {"ConfigMap", "v1", "configmaps", true},
     {"Deployment", "apps/v1", "deployments", true},
@@ -42,8 +44,9 @@ constexpr KindInfo kKinds[] = {
 // the agent uses them until it stops), and the pods any controller left behind (a Job deleted
 // with Orphan by someone else, a pod still in its grace period).
 constexpr std::string_view kRemovalOrder[] = {
-    "Deployment", "HorizontalPodAutoscaler", "Job",  "Service",        "ConfigMap",
-    "Secret",     "RoleBinding",             "Role", "ServiceAccount", "Pod",
+    "Deployment",         "HorizontalPodAutoscaler", "Job",  "Service",        "ConfigMap",
+    "Secret",             "RoleBinding",             "Role", "ClusterRoleBinding",
+    "ClusterRole",        "ServiceAccount",          "Pod",
 };
 
 const KindInfo* kindInfo(std::string_view kind) {
@@ -177,7 +180,8 @@ struct Pending {
 
 void addPending(ApiClient& client, InfraReport& report, std::vector<Pending>& pending,
                 const KindInfo& info, const std::string& namespace_name, const std::string& name) {
-  ObjectProgress object{std::string(info.kind), name, namespace_name, "deleted", ""};
+  ObjectProgress object{std::string(info.kind), name, info.namespaced ? namespace_name : "",
+                        "deleted", ""};
   const std::string collection = collectionOf(info, namespace_name);
   auto deleted = client.request("DELETE", collection + "/" + name, nullptr,
                                 {{"propagationPolicy", "Background"}});
@@ -192,8 +196,8 @@ void addPending(ApiClient& client, InfraReport& report, std::vector<Pending>& pe
   pending.push_back({collection, name, report.objects.size() - 1, false});
 }
 
-// Lists every kind the adapter makes for the executor's label in the namespace and deletes what
-// an earlier sweep did not.
+// Lists every kind the adapter makes for the executor's label in the namespace (cluster-scoped
+// kinds: in the cluster) and deletes what an earlier sweep did not.
 void sweep(ApiClient& client, const RemoveOptions& options, InfraReport& report,
            std::vector<Pending>& pending) {
   const std::string selector = executorSelector(options.executor_id);

@@ -136,6 +136,28 @@ Json roleBinding(const ExecutorInfraSpec& spec) {
                              {"namespace", spec.namespace_name}}})}};
 }
 
+// Nodes are cluster-scoped: the executor reports them as its hardware (node_inventory.h), which
+// a namespaced Role cannot allow. Read-only, and Nodes only.
+Json nodeReaderRole(const ExecutorInfraSpec& spec) {
+  return Json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+              {"kind", "ClusterRole"},
+              {"metadata", objectMetadata(spec, executorNodeReaderName(spec.executor_id), false)},
+              {"rules", Json::array({rule("", "nodes", {"get", "list", "watch"})})}};
+}
+
+Json nodeReaderBinding(const ExecutorInfraSpec& spec) {
+  const std::string name = executorNodeReaderName(spec.executor_id);
+  return Json{{"apiVersion", "rbac.authorization.k8s.io/v1"},
+              {"kind", "ClusterRoleBinding"},
+              {"metadata", objectMetadata(spec, name, false)},
+              {"roleRef",
+               {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", name}}},
+              {"subjects",
+               Json::array({{{"kind", "ServiceAccount"},
+                             {"name", executorObjectName(spec.executor_id)},
+                             {"namespace", spec.namespace_name}}})}};
+}
+
 Json secret(const ExecutorInfraSpec& spec) {
   Json data = {{kExecutorTokenKey, base64Encode(spec.executor_token)}};
   if (!spec.central_token.empty()) data[kCentralTokenKey] = base64Encode(spec.central_token);
@@ -244,8 +266,14 @@ std::vector<Json> executorInfraObjects(const ExecutorInfraSpec& given) {
   // Creation order: the namespace holds everything; the account, its rights and the Secret
   // exist before the pod that needs them (a pod naming a missing account or Secret is not
   // started); the Service last, once it has something to select.
-  return {namespaceObject(spec), serviceAccount(spec), role(spec),   roleBinding(spec),
-          secret(spec),          deployment(spec),     service(spec)};
+  return {namespaceObject(spec), serviceAccount(spec),    role(spec),
+          roleBinding(spec),     nodeReaderRole(spec),    nodeReaderBinding(spec),
+          secret(spec),          deployment(spec),        service(spec)};
+}
+
+std::string executorNodeReaderName(std::string_view executor_id) {
+  // Cluster-scoped, so the executor id alone must keep it apart from other executors'.
+  return executorObjectName(executor_id) + "-node-reader";
 }
 
 std::string serviceProxyUri(std::string_view server, std::string_view namespace_name,

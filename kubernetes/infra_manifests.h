@@ -1,6 +1,7 @@
 // What create-infra installs on a cluster for one executor (the seed's
 // POST /executor/<id>/create-infra): its own namespace, a ServiceAccount bound by a namespaced
-// Role to exactly the verbs the adapter uses (no cluster-admin, unlike the original's §10), a
+// Role to exactly the verbs the adapter uses and by a ClusterRole to reading Nodes (no
+// cluster-admin, unlike the original's §10), a
 // Secret with the executor's tokens, a Deployment of the agent configured as that executor
 // (in-cluster credentials, jobs and functions on the same cluster), and a Service with no fixed
 // node port (two executors on one cluster must work). Pure JSON builders; the installer
@@ -31,11 +32,13 @@ struct ExecutorInfraSpec {
 std::string executorNamespace(std::string_view executor_id);
 /// The name of the executor's Deployment, Service, ServiceAccount, Role, RoleBinding, Secret.
 std::string executorObjectName(std::string_view executor_id);
+/// The ClusterRole and ClusterRoleBinding that let the executor read Nodes (its hardware).
+std::string executorNodeReaderName(std::string_view executor_id);
 /// The port (name "http") the executor's Service and container serve the agent's API on.
 inline constexpr int kExecutorPort = 8080;
 
-/// The objects in creation order: Namespace, ServiceAccount, Role, RoleBinding, Secret,
-/// Deployment, Service. Each carries ownershipMetadata(executor_id, "executor", executor_id).
+/// The objects in creation order: Namespace, ServiceAccount, Role, RoleBinding, ClusterRole and
+/// ClusterRoleBinding (read Nodes, nothing else), Secret, Deployment, Service. Each carries ownershipMetadata(executor_id, "executor", executor_id).
 std::vector<Json> executorInfraObjects(const ExecutorInfraSpec& spec);
 
 /// The Role's rules: the verbs the Job and function backends use, nothing more.

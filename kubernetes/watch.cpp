@@ -16,11 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kCancelCheck{50};  // how soon a cancel is noticed
 
-std::string stringAt(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 const Json* metadataOf(const Json& object) {
   auto it = object.find("metadata");
   return it != object.end() && it->is_object() ? &*it : nullptr;
@@ -28,7 +23,7 @@ const Json* metadataOf(const Json& object) {
 
 std::string resourceVersionOf(const Json& object) {
   const Json* meta = metadataOf(object);
-  return meta != nullptr ? stringAt(*meta, "resourceVersion") : std::string();
+  return meta != nullptr ? stringAt(*meta, {"resourceVersion"}) : std::string();
 }
 
 std::string excerpt(std::string_view text) { return std::string(text.substr(0, 200)); }
@@ -160,8 +155,8 @@ Status Watcher::list(ApiStatus* status) {
     if (found->is_array())
       for (Json& item : *found) items.push_back(std::move(item));
     const Json* meta = metadataOf(page);
-    version = meta != nullptr ? stringAt(*meta, "resourceVersion") : std::string();
-    token = meta != nullptr ? stringAt(*meta, "continue") : std::string();
+    version = meta != nullptr ? stringAt(*meta, {"resourceVersion"}) : std::string();
+    token = meta != nullptr ? stringAt(*meta, {"continue"}) : std::string();
   } while (!token.empty() && !stop_.load());
   if (stop_.load()) return {};
   if (version.empty())
@@ -214,7 +209,7 @@ bool Watcher::handleLine(std::string_view line, Outcome& outcome) {
         makeError(ErrorCode::kProtocol, "watch " + path_ + ": not a watch event: " + excerpt(line));
     return false;
   }
-  std::string type = stringAt(*event, "type");
+  std::string type = stringAt(*event, {"type"});
   if (type == "ERROR") {
     auto code = object->find("code");
     long http = code != object->end() && code->is_number_integer() ? code->get<long>() : 500;
@@ -277,7 +272,7 @@ Json objectNamed(const WatchEvent& event, const std::string& name) {
   if (event.type != WatchEventType::kSync) return event.object;
   for (const Json& item : event.object) {
     const Json* meta = item.is_object() ? metadataOf(item) : nullptr;
-    if (meta != nullptr && stringAt(*meta, "name") == name) return item;
+    if (meta != nullptr && stringAt(*meta, {"name"}) == name) return item;
   }
   return nullptr;
 }

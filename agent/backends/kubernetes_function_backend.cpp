@@ -1,7 +1,5 @@
 #include "agent/backends/kubernetes_function_backend.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -10,8 +8,10 @@
 #include "agent/http/router.h"
 #include "common/http_call.h"
 #include "common/log.h"
+#include "common/random_token.h"
 #include "kubernetes/function_manifests.h"
 #include "kubernetes/object_names.h"
+#include "kubernetes/workload_status.h"
 
 namespace exa::agent {
 namespace {
@@ -22,28 +22,6 @@ using kubernetes::ApiStatus;
 /// What must survive when an adopted object is replaced by the desired one.
 using KeepFn = void (*)(const Json& live, Json& desired, bool autoscaling);
 
-const Json& at(const Json& object, std::initializer_list<const char*> keys) {
-  static const Json kNull;
-  const Json* node = &object;
-  for (const char* key : keys) {
-    if (!node->is_object()) return kNull;
-    auto it = node->find(key);
-    if (it == node->end()) return kNull;
-    node = &*it;
-  }
-  return *node;
-}
-
-std::string stringAt(const Json& object, std::initializer_list<const char*> keys) {
-  const Json& value = at(object, keys);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
-int64_t intAt(const Json& object, std::initializer_list<const char*> keys, int64_t fallback = 0) {
-  const Json& value = at(object, keys);
-  return value.is_number_integer() ? value.get<int64_t>() : fallback;
-}
-
 // Made by this executor for this very function: every ownership label and annotation
 // (object_names.h) as this executor writes them for it, so the kind and the original name must
 // match too (two names never share an object name, but the annotation settles it without
@@ -53,7 +31,7 @@ bool ownsFunction(const Json& object, const std::string& executor_id, const std:
   Json expected = kubernetes::ownershipMetadata(executor_id, "function", function);
   for (const char* part : {"labels", "annotations"})
     for (const auto& [key, value] : expected[part].items())
-      if (at(object, {"metadata", part, key.c_str()}) != value) return false;
+      if (jsonAt(object, {"metadata", part, key.c_str()}) != value) return false;
   return true;
 }
 
@@ -79,7 +57,7 @@ void keepNothing(const Json&, Json&, bool) {}
 // Under an HPA the live replica count is the HPA's to set; replacing it would undo its scaling
 // on every agent restart. The pods' token stays too: a new one would roll every pod.
 void keepDeployment(const Json& live, Json& desired, bool autoscaling) {
-  const Json& replicas = at(live, {"spec", "replicas"});
+  const Json& replicas = jsonAt(live, {"spec", "replicas"});
   if (autoscaling && replicas.is_number_integer()) desired["spec"]["replicas"] = replicas;
   std::string token = kubernetes::functionPodToken(live);
   if (token.empty()) return;
@@ -91,7 +69,7 @@ void keepDeployment(const Json& live, Json& desired, bool autoscaling) {
 // clusterIP is immutable, and a replace without it is refused.
 void keepClusterIp(const Json& live, Json& desired, bool) {
   for (const char* field : {"clusterIP", "clusterIPs"}) {
-    const Json& value = at(live, {"spec", field});
+    const Json& value = jsonAt(live, {"spec", field});
     if (!value.is_null()) desired["spec"][field] = value;
   }
 }
@@ -146,7 +124,7 @@ policies::CallResult fromPodReply(const std::string& function, long status,
     return result;
   }
   if (envelope) {
-    const Json& error = at(*parsed, {"error"});
+    const Json& error = jsonAt(*parsed, {"error"});
     std::string type = stringAt(error, {"type"});
     std::string message = stringAt(error, {"message"});
     if (message.empty()) message = stringAt(*parsed, {"message"});
@@ -159,132 +137,6 @@ policies::CallResult fromPodReply(const std::string& function, long status,
   }
   return unavailable("function " + function + ": HTTP " + std::to_string(status) +
                      " from its pod, not the agent's reply: " + body.substr(0, 200));
-}
-
-bool isPullFailure(const std::string& reason) {
-  return reason == "ErrImagePull" || reason == "ImagePullBackOff" ||
-         reason == "InvalidImageName" || reason == "ErrImageNeverPull" ||
-         reason == "RegistryUnavailable";
-}
-
-bool isStartFailure(const std::string& reason) {
-  return reason == "CreateContainerConfigError" || reason == "CreateContainerError" ||
-         reason == "RunContainerError";
-}
-
-// A condition of `object`'s status by type, or null.
-const Json& condition(const Json& object, const char* type) {
-  static const Json kNull;
-  const Json& conditions = at(object, {"status", "conditions"});
-  if (!conditions.is_array()) return kNull;
-  for (const Json& c : conditions)
-    if (stringAt(c, {"type"}) == type) return c;
-  return kNull;
-}
-
-// Figures and the worst waiting reason over the function's pods.
-struct PodSummary {
-  Json pods = Json::array();
-  int64_t restarts = 0;
-  std::string last_restart_reason;
-  std::string pull_failure;   ///< "pod P: ImagePullBackOff: message"
-  std::string crash_loop;     ///< "pod P: CrashLoopBackOff: ..."
-  std::string start_failure;  ///< "pod P: CreateContainerConfigError: ..."
-  std::string pending;        ///< the first other waiting or unschedulable reason
-};
-
-PodSummary summarizePods(const Json& items) {
-  PodSummary s;
-  for (const Json& pod : items.is_array() ? items : Json::array()) {
-    std::string name = stringAt(pod, {"metadata", "name"});
-    Json entry = {{"name", name}, {"phase", stringAt(pod, {"status", "phase"})}};
-    bool ready = stringAt(condition(pod, "Ready"), {"status"}) == "True";
-    int64_t restarts = 0;
-    std::string waiting;
-    const Json& statuses = at(pod, {"status", "containerStatuses"});
-    for (const Json& c : statuses.is_array() ? statuses : Json::array()) {
-      restarts += intAt(c, {"restartCount"});
-      std::string reason = stringAt(c, {"state", "waiting", "reason"});
-      std::string message = stringAt(c, {"state", "waiting", "message"});
-      std::string last = stringAt(c, {"lastState", "terminated", "reason"});
-      if (!last.empty()) {
-        int64_t code = intAt(c, {"lastState", "terminated", "exitCode"});
-        s.last_restart_reason = last + " (exit code " + std::to_string(code) + ")";
-      }
-      if (reason.empty()) continue;
-      waiting = reason;
-      std::string text = "pod " + name + ": " + reason + (message.empty() ? "" : ": " + message);
-      if (isPullFailure(reason) && s.pull_failure.empty()) s.pull_failure = text;
-      else if (reason == "CrashLoopBackOff" && s.crash_loop.empty()) s.crash_loop = text;
-      else if (isStartFailure(reason) && s.start_failure.empty()) s.start_failure = text;
-      else if (s.pending.empty()) s.pending = text;
-    }
-    const Json& scheduled = condition(pod, "PodScheduled");
-    if (stringAt(scheduled, {"status"}) == "False" && s.pending.empty())
-      s.pending = "pod " + name + ": " + stringAt(scheduled, {"reason"}) + ": " +
-                  stringAt(scheduled, {"message"});
-    entry["ready"] = ready;
-    entry["restarts"] = restarts;
-    if (!waiting.empty()) entry["waiting_reason"] = waiting;
-    s.restarts += restarts;
-    s.pods.push_back(std::move(entry));
-  }
-  return s;
-}
-
-// The state and its reason, worst first: a pod that cannot pull or keeps crashing is named even
-// while older pods still serve (a stuck rollout), then the rollout rule of `kubectl rollout
-// status`, then the Deployment's own conditions.
-std::pair<std::string, std::string> deploymentState(const Json& deployment,
-                                                    const PodSummary& pods) {
-  if (!pods.pull_failure.empty()) return {"image_pull_failed", pods.pull_failure};
-  if (!pods.crash_loop.empty()) {
-    std::string reason = pods.crash_loop;
-    if (!pods.last_restart_reason.empty())
-      reason += " (last exit: " + pods.last_restart_reason + ")";
-    return {"crash_looping", reason};
-  }
-  if (!pods.start_failure.empty()) return {"unavailable", pods.start_failure};
-  int64_t desired = intAt(deployment, {"spec", "replicas"}, 1);
-  int64_t updated = intAt(deployment, {"status", "updatedReplicas"});
-  int64_t replicas = intAt(deployment, {"status", "replicas"});
-  int64_t available = intAt(deployment, {"status", "availableReplicas"});
-  bool observed = intAt(deployment, {"status", "observedGeneration"}) >=
-                  intAt(deployment, {"metadata", "generation"});
-  if (observed && updated == desired && replicas == updated && available == updated)
-    return {"available", ""};
-  const Json& progressing = condition(deployment, "Progressing");
-  if (stringAt(progressing, {"reason"}) == "ProgressDeadlineExceeded")
-    return {"unavailable", "ProgressDeadlineExceeded: " + stringAt(progressing, {"message"})};
-  if (!pods.pending.empty()) return {"progressing", pods.pending};
-  const Json& available_condition = condition(deployment, "Available");
-  return {"progressing", stringAt(available_condition, {"message"})};
-}
-
-Json autoscalerStatus(const Json& hpa) {
-  Json out = {{"min_replicas", intAt(hpa, {"spec", "minReplicas"}, 1)},
-              {"max_replicas", intAt(hpa, {"spec", "maxReplicas"})},
-              {"current_replicas", intAt(hpa, {"status", "currentReplicas"})},
-              {"desired_replicas", intAt(hpa, {"status", "desiredReplicas"})}};
-  // A cluster that cannot read the pods' CPU says so here (no metrics-server, no requests).
-  const Json& active = condition(hpa, "ScalingActive");
-  if (stringAt(active, {"status"}) == "False")
-    out["not_scaling"] = stringAt(active, {"reason"}) + ": " + stringAt(active, {"message"});
-  return out;
-}
-
-// A fresh bearer token for one function's pods: 32 random bytes as hex.
-Result<std::string> newPodToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    return makeError(ErrorCode::kInternal, "RAND_bytes failed: no token for the function's pods");
-  static const char* kHex = "0123456789abcdef";
-  std::string token;
-  for (unsigned char b : bytes) {
-    token += kHex[b >> 4];
-    token += kHex[b & 15];
-  }
-  return token;
 }
 
 }  // namespace
@@ -385,7 +237,7 @@ Status KubernetesFunctionBackend::deploy(const std::string& function, const Json
   manifest.host_spec = hostedFunctionSpec(
       {request.name, request.policy_rule_uri, request.policy_rule_parameters});
   // A fresh token; an adopted Deployment keeps its own (keepDeployment).
-  EXA_ASSIGN_OR_RETURN(manifest.pod_token, newPodToken());
+  EXA_ASSIGN_OR_RETURN(manifest.pod_token, randomHexToken());
   manifest.replicas = request.replicas;
   manifest.autoscaling = request.autoscaling.enabled;
   manifest.min_replicas = request.autoscaling.min_replicas;
@@ -543,7 +395,7 @@ Json KubernetesFunctionBackend::manage(const std::string& function, const std::s
                          Json{{"action", action}, {"data", data}});
   if (!reply) return Json::array({{{"error", unavailable(reply.error().message).error->toJson()}}});
   auto parsed = parseJson(reply->body);
-  const Json& replicas = parsed ? at(*parsed, {"data", "replicas"}) : Json();
+  const Json& replicas = parsed ? jsonAt(*parsed, {"data", "replicas"}) : Json();
   if (reply->status / 100 == 2 && replicas.is_array()) return replicas;
   policies::CallResult failed = fromPodReply(function, reply->status, reply->body);
   if (failed.ok())
@@ -559,7 +411,7 @@ std::string KubernetesFunctionBackend::logs(const std::string& function, size_t 
         kubernetes::labelSelectorText(kubernetes::functionSelector(executor_id_, function))}});
   if (!pods) return "(the pods of function " + function + ": " + pods.error().describe() + ")\n";
   std::vector<std::string> names;
-  for (const Json& pod : at(*pods, {"items"}).is_array() ? (*pods)["items"] : Json::array())
+  for (const Json& pod : jsonAt(*pods, {"items"}).is_array() ? (*pods)["items"] : Json::array())
     names.push_back(stringAt(pod, {"metadata", "name"}));
   std::sort(names.begin(), names.end());
   std::string text;
@@ -596,8 +448,8 @@ Json KubernetesFunctionBackend::status(const std::string& function) {
       "GET", "/api/v1/namespaces/" + namespace_ + "/pods", nullptr,
       {{"labelSelector",
         kubernetes::labelSelectorText(kubernetes::functionSelector(executor_id_, function))}});
-  PodSummary summary = summarizePods(pods ? at(*pods, {"items"}) : Json::array());
-  auto [state, reason] = deploymentState(*deployment, summary);
+  kubernetes::PodSummary summary = kubernetes::summarizePods(pods ? jsonAt(*pods, {"items"}) : Json::array());
+  auto [state, reason] = kubernetes::deploymentState(*deployment, summary);
   out["state"] = state;
   out["reason"] = reason;
   out["desired_replicas"] = intAt(*deployment, {"spec", "replicas"}, 1);
@@ -610,7 +462,7 @@ Json KubernetesFunctionBackend::status(const std::string& function) {
   out["pods"] = std::move(summary.pods);
   if (!pods) out["pods_error"] = pods.error().message;
   if (auto hpa = api_.request("GET", autoscalerPath(function)); hpa)
-    out["autoscaling"] = autoscalerStatus(*hpa);
+    out["autoscaling"] = kubernetes::autoscalerStatus(*hpa);
   return out;
 }
 

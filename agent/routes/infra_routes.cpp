@@ -1,13 +1,12 @@
 #include "agent/routes/infra_routes.h"
 
-#include <openssl/rand.h>
-
 #include <memory>
 #include <set>
 
 #include "agent/http/error_status.h"
 #include "agent/jobs/job_record.h"
 #include "common/log.h"
+#include "common/random_token.h"
 #include "kubernetes/infra_installer.h"
 #include "kubernetes/infra_manifests.h"
 #include "kubernetes/kubeconfig.h"
@@ -71,18 +70,6 @@ Result<CreateRequest> parseCreate(const Json& body) {
   return r;
 }
 
-std::string randomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
-  static const char* hex = "0123456789abcdef";
-  std::string token;
-  for (unsigned char b : bytes) {
-    token += hex[b >> 4];
-    token += hex[b & 15];
-  }
-  return token;
-}
-
 /// The failed report as a reply: the envelope's error, and what happened to each object.
 HttpResponse reportReply(const kubernetes::InfraReport& report) {
   // A cluster that refused us is the gateway's failure (502), not the caller's request; an
@@ -130,9 +117,13 @@ HttpResponse create(Deps& d, const std::string& executor_id, const HttpRequest& 
   spec.central_token = d.defaults.central_token;
   // Run again, create-infra keeps the executor's token: its Secret is adopted, not rewritten.
   auto previous = d.clusters.load(executor_id);
-  spec.executor_token = previous ? previous->executor_token : randomToken();
-  if (spec.executor_token.empty())
-    return errorReply(makeError(ErrorCode::kInternal, "no randomness for the executor's token"));
+  if (previous) {
+    spec.executor_token = previous->executor_token;
+  } else {
+    auto token = randomHexToken();
+    if (!token) return errorReply(token.error());
+    spec.executor_token = *token;
+  }
   bool through_proxy = request->host_uri.empty();
   spec.host_uri = through_proxy
                       ? kubernetes::serviceProxyUri(credentials->server, spec.namespace_name, service)

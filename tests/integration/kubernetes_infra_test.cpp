@@ -86,7 +86,9 @@ class KubernetesInfraTest : public ::testing::Test {
     static const std::vector<std::string> paths = {
         "/api/v1/namespaces", "/api/v1/serviceaccounts", "/api/v1/secrets", "/api/v1/services",
         "/apis/apps/v1/deployments", "/apis/rbac.authorization.k8s.io/v1/roles",
-        "/apis/rbac.authorization.k8s.io/v1/rolebindings", "/apis/batch/v1/jobs"};
+        "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "/apis/batch/v1/jobs"};
     return paths;
   }
 
@@ -106,9 +108,15 @@ TEST_F(KubernetesInfraTest, CreatesTheExecutorsObjectsIdempotentlyAndTwoExecutor
     kinds.insert(object["kind"].get<std::string>());
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"Namespace", "ServiceAccount", "Role", "RoleBinding",
-                                          "Secret", "Deployment", "Service"}));
-  // No cluster-admin: a namespaced Role, bound to the executor's own ServiceAccount.
-  EXPECT_EQ(fake("GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings").json["items"].size(), 0u);
+                                          "ClusterRole", "ClusterRoleBinding", "Secret",
+                                          "Deployment", "Service"}));
+  // No cluster-admin: a namespaced Role, and cluster-wide only reading Nodes (its hardware).
+  auto bindings = fake("GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings");
+  ASSERT_EQ(bindings.json["items"].size(), 1u) << bindings.body;
+  std::string reader = bindings.json["items"][0]["roleRef"]["name"];
+  EXPECT_EQ(fake("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/" + reader).json["rules"],
+            Json::parse(R"([{"apiGroups": [""], "resources": ["nodes"],
+                             "verbs": ["get", "list", "watch"]}])"));
 
   auto again = createInfra("executor-001");
   ASSERT_EQ(again.status, 200) << again.body;

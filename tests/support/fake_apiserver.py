@@ -66,6 +66,8 @@ What it does:
     POST|DELETE /__fake/faults ({method, pathRegex, times, respond:{code, retryAfterSeconds,
     message} | dropConnection | delayMs}), POST|DELETE /__fake/forbid ({verb, resource
     [, namespace]} gives the real 403 text), PUT /__fake/raw (store an object unvalidated).
+    PUT|DELETE /__fake/nodes/{name}: v1 Nodes served read-only at /api/v1/nodes, unvalidated
+    (Node is not in the subset; see FakeNodes).
     /__fake/ paths need no credentials and never see faults.
   * TLS and files (§1, §9): --tls (a throwaway CA and a server certificate for IP:127.0.0.1 made
     with the openssl CLI, in --tls-dir or a temporary directory), --kubeconfig PATH (JSON;
@@ -2940,6 +2942,89 @@ class Forbids:
                                f"{scope}", details)
 
 
+class FakeNodes:
+    """v1 Nodes for tests of what the agent reads about its cluster (the node inventory).
+
+    Node is not in the schema subset, so this is a small side store, not part of the model:
+    PUT /__fake/nodes/{name} stores the body as that Node (NO schema validation, no defaulting:
+    the test owns every field, odd quantities included) except the metadata a server sets:
+    name from the path, a uid and creationTimestamp kept from the first PUT, and a new
+    resourceVersion each time; DELETE /__fake/nodes/{name} removes it. GET /api/v1/nodes serves
+    them as a v1 NodeList sorted by name (labelSelector, fieldSelector metadata.name, limit and
+    continue; the continue token is the last name served, so nodes added or removed between
+    pages neither repeat nor shift the rest), and GET /api/v1/nodes/{name} one Node. No watch,
+    no writes through the API, no controller ever changes a Node, and replies are not walked
+    against the schema (there is no Node in it)."""
+
+    PATH = re.compile(r"^/api/v1/nodes(?:/(?P<name>[^/]+))?/?$")
+
+    def __init__(self, store):
+        self.store = store
+        self.nodes = {}
+
+    def clear(self):
+        self.nodes.clear()
+
+    def put(self, name, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "a node is a JSON object")
+        node = copy.deepcopy(body)
+        node["apiVersion"], node["kind"] = "v1", "Node"
+        meta = node.setdefault("metadata", {})
+        old = self.nodes.get(name)
+        meta["name"] = name
+        meta.setdefault("uid", old["metadata"]["uid"] if old else str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp",
+                        old["metadata"]["creationTimestamp"] if old else self.store.now())
+        meta["resourceVersion"] = self.store.next_version()
+        self.nodes[name] = node
+        return copy.deepcopy(node)
+
+    def delete(self, name):
+        if self.nodes.pop(name, None) is None:
+            raise ApiError(404, "NotFound", f'nodes "{name}" not found',
+                           {"name": name, "kind": "nodes"})
+        self.store.next_version()
+
+    def get(self, name):
+        if name not in self.nodes:
+            raise ApiError(404, "NotFound", f'nodes "{name}" not found',
+                           {"name": name, "kind": "nodes"})
+        return copy.deepcopy(self.nodes[name])
+
+    def list(self, query):
+        if query.get("watch") in ("true", "1"):
+            raise ApiError(400, "BadRequest", "the fake does not watch nodes")
+        labels = parse_label_selector(query.get("labelSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector", ""), "nodes")
+        try:
+            limit = int(query.get("limit") or 0)
+            after = base64.b64decode(query["continue"], altchars=b"-_", validate=True) \
+                .decode() if query.get("continue") else None
+            if after == "":
+                raise ValueError("empty token")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "BadRequest", "invalid limit or continue token")
+        items = []
+        for name in sorted(self.nodes):
+            node = self.nodes[name]
+            if after is not None and name <= after:
+                continue
+            if all(p(node["metadata"].get("labels") or {}) for p in labels) and \
+                    all(p(node) for p in fields):
+                item = copy.deepcopy(node)
+                item.pop("apiVersion", None)  # list items carry no type meta
+                item.pop("kind", None)
+                items.append(item)
+        meta = {"resourceVersion": str(self.store.resource_version)}
+        if 0 < limit < len(items):
+            last = items[limit - 1]["metadata"]["name"]
+            meta["continue"] = base64.urlsafe_b64encode(last.encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        return {"kind": "NodeList", "apiVersion": "v1", "metadata": meta, "items": items}
+
+
 class ServiceProxy:
     """…/services/{name}[:{port}]/proxy/… to a loopback backend the test registered (§7)."""
 
@@ -3009,6 +3094,7 @@ class Cluster:
         self.faults = Faults()
         self.forbids = Forbids(args.user)
         self.proxy = ServiceProxy(self)
+        self.nodes = FakeNodes(self.store)
         self.chaos = args.chaos
         self.check_responses = not args.no_check_responses
         self.stopping = False
@@ -3031,6 +3117,7 @@ class Cluster:
                 controller.reset()
             self.scripts.clear()
             self.proxy.clear()
+            self.nodes.clear()
             self.faults.clear()
             self.forbids.clear()
             self.issued_tokens.clear()
@@ -3486,6 +3573,15 @@ def make_handler(cluster, auth):
             proxy = ServiceProxy.PATH.match(url.path)
             if proxy:
                 return self.serve_proxy(proxy, url, raw)
+            nodes = FakeNodes.PATH.match(path)
+            if nodes:
+                if self.command != "GET":
+                    raise method_not_allowed()
+                name = nodes.group("name")
+                with store.lock:
+                    cluster.forbids.check(verb_for("item" if name else "collection", "GET",
+                                                   query), "nodes", "", None, name)
+                    return 200, cluster.nodes.get(name) if name else cluster.nodes.list(query)
             for route in routes:
                 m = route.regex.match(path)
                 if m:
@@ -3693,6 +3789,11 @@ def make_handler(cluster, auth):
                     store.log.expire(store.resource_version)
                     store.changed.notify_all()
                     return 200, {}
+                if len(parts) == 2 and parts[0] == "nodes" and method in ("PUT", "DELETE"):
+                    if method == "DELETE":
+                        cluster.nodes.delete(parts[1])
+                        return 200, {}
+                    return 200, cluster.nodes.put(parts[1], body)
                 if parts == ["raw"] and method == "PUT":
                     return 200, self.plant(body)
             raise not_found_path()

@@ -1263,6 +1263,75 @@ class TlsTest(unittest.TestCase):
 # 10. The fake checks its own replies; and a few smaller routes.
 
 
+class NodesTest(FakeTest):
+    """FakeNodes: test-planted v1 Nodes, read-only through the API, paged by name."""
+
+    def node(self, name, cpu="4", zone="a"):
+        return {"metadata": {"labels": {"topology.kubernetes.io/zone": zone}},
+                "status": {"capacity": {"cpu": cpu, "memory": "16Gi"},
+                           "allocatable": {"cpu": "3920m", "memory": "15Gi"}}}
+
+    def test_planted_nodes_are_listed_paged_and_removed(self):
+        before = int(self.fake.get("/__fake/clock")["resourceVersion"])
+        for name in ("n3", "n1", "n2"):
+            self.fake.ok("PUT", f"/__fake/nodes/{name}", self.node(name, zone=name))
+        listed = self.fake.get("/api/v1/nodes")
+        self.assertEqual((listed["kind"], listed["apiVersion"]), ("NodeList", "v1"))
+        self.assertEqual([n["metadata"]["name"] for n in listed["items"]], ["n1", "n2", "n3"])
+        self.assertGreater(int(listed["metadata"]["resourceVersion"]), before)
+        self.assertNotIn("kind", listed["items"][0])
+        self.assertEqual(listed["items"][0]["status"]["allocatable"]["cpu"], "3920m")
+        one = self.fake.get("/api/v1/nodes/n2")
+        self.assertEqual((one["kind"], one["metadata"]["name"]), ("Node", "n2"))
+        uid = one["metadata"]["uid"]
+
+        first = self.fake.get("/api/v1/nodes", limit=2)
+        self.assertEqual([n["metadata"]["name"] for n in first["items"]], ["n1", "n2"])
+        self.assertEqual(first["metadata"]["remainingItemCount"], 1)
+        # A node added between pages comes after the token; none repeats or is skipped.
+        self.fake.ok("PUT", "/__fake/nodes/n0", self.node("n0"))
+        self.fake.ok("PUT", "/__fake/nodes/n4", self.node("n4"))
+        rest = self.fake.get("/api/v1/nodes", limit=2,
+                             **{"continue": first["metadata"]["continue"]})
+        self.assertEqual([n["metadata"]["name"] for n in rest["items"]], ["n3", "n4"])
+        self.assertNotIn("continue", rest["metadata"])
+
+        self.assertEqual([n["metadata"]["name"] for n in self.fake.get(
+            "/api/v1/nodes", labelSelector="topology.kubernetes.io/zone=n2")["items"]], ["n2"])
+        self.assertEqual(self.fake.get("/api/v1/nodes", fieldSelector="metadata.name=n3")
+                         ["items"][0]["metadata"]["name"], "n3")
+
+        changed = self.fake.ok("PUT", "/__fake/nodes/n2", self.node("n2", cpu="8"))
+        self.assertEqual(changed["metadata"]["uid"], uid)  # the same node, a new version
+        self.assertGreater(int(changed["metadata"]["resourceVersion"]),
+                           int(one["metadata"]["resourceVersion"]))
+        self.assertEqual(self.fake.get("/api/v1/nodes/n2")["status"]["capacity"]["cpu"], "8")
+        self.fake.ok("DELETE", "/__fake/nodes/n2")
+        self.assertEqual(self.fake.request("GET", "/api/v1/nodes/n2").status, 404)
+        self.assertEqual(self.fake.request("DELETE", "/__fake/nodes/n2").status, 404)
+        self.assertEqual(self.fake.request("POST", "/api/v1/nodes", self.node("x")).status, 405)
+        self.assertEqual(self.fake.request("GET", "/api/v1/nodes",
+                                           query={"continue": "!!"}).status, 400)
+        self.fake.ok("POST", "/__fake/reset")
+        self.assertEqual(self.fake.get("/api/v1/nodes")["items"], [])
+
+    def test_forbid_and_faults_reach_the_node_list(self):
+        self.fake.ok("PUT", "/__fake/nodes/n1", self.node("n1"))
+        self.fake.ok("POST", "/__fake/forbid", {"verb": "list", "resource": "nodes"})
+        denied = self.fake.request("GET", "/api/v1/nodes")
+        self.assertEqual(denied.status, 403)
+        self.assertEqual(denied.json["message"],
+                         'nodes is forbidden: User "u" cannot list resource "nodes" in API group '
+                         '"" at the cluster scope')
+        # Only the verb named is refused: get is not list.
+        self.assertEqual(self.fake.request("GET", "/api/v1/nodes/n1").status, 200)
+        self.fake.ok("DELETE", "/__fake/forbid")
+        self.fake.ok("POST", "/__fake/faults", {"pathRegex": "^/api/v1/nodes$",
+                                                "respond": {"code": 503}})
+        self.assertEqual(self.fake.request("GET", "/api/v1/nodes").status, 503)
+        self.assertEqual(self.fake.request("GET", "/api/v1/nodes").status, 200)
+
+
 class HonestyTest(FakeTest):
     def test_an_invalid_reply_is_a_500_naming_the_field(self):
         self.fake.ok("PUT", "/__fake/raw", {

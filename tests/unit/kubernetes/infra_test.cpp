@@ -80,11 +80,15 @@ TEST(InfraManifests, ObjectsComeInCreationOrderAndAreAllOurs) {
     EXPECT_TRUE(path) << object["kind"] << ": " << path.error().describe();
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"Namespace", "ServiceAccount", "Role", "RoleBinding",
-                                             "Secret", "Deployment", "Service"}));
+                                             "ClusterRole", "ClusterRoleBinding", "Secret",
+                                             "Deployment", "Service"}));
   EXPECT_EQ(objects[0]["metadata"]["name"], "exa-exec-1");
   for (size_t i = 1; i < objects.size(); ++i) {
-    EXPECT_EQ(objects[i]["metadata"]["namespace"], "exa-exec-1");
-    EXPECT_EQ(objects[i]["metadata"]["name"], executorObjectName("exec-1"));
+    bool cluster_scoped = objects[i]["kind"].get<std::string>().starts_with("Cluster");
+    EXPECT_EQ(objects[i]["metadata"].value("namespace", ""), cluster_scoped ? "" : "exa-exec-1");
+    EXPECT_EQ(objects[i]["metadata"]["name"], cluster_scoped
+                                                  ? executorNodeReaderName("exec-1")
+                                                  : executorObjectName("exec-1"));
   }
 }
 
@@ -217,12 +221,18 @@ TEST(InfraManifests, RoleGrantsExactlyWhatTheBackendsUse) {
   expected.insert("/services/proxy:get");
   expected.insert("/services/proxy:create");
   EXPECT_EQ(grants, expected);
-  // A namespaced Role bound to the executor's own account: nothing cluster-wide.
+  // A namespaced Role bound to the executor's own account; cluster-wide, reading Nodes only.
   auto objects = executorInfraObjects(specFor("exec-1"));
   const Json& binding = *findKind(objects, "RoleBinding");
   EXPECT_EQ(binding["roleRef"]["kind"], "Role");
   EXPECT_EQ(binding["subjects"][0]["name"], executorObjectName("exec-1"));
   EXPECT_EQ(binding["subjects"][0]["namespace"], "exa-exec-1");
+  const Json& nodes = *findKind(objects, "ClusterRole");
+  EXPECT_EQ(nodes["rules"], Json::parse(R"([{"apiGroups": [""], "resources": ["nodes"],
+                                             "verbs": ["get", "list", "watch"]}])"));
+  const Json& cluster_binding = *findKind(objects, "ClusterRoleBinding");
+  EXPECT_EQ(cluster_binding["roleRef"]["name"], nodes["metadata"]["name"]);
+  EXPECT_EQ(cluster_binding["subjects"], binding["subjects"]);
 }
 
 TEST(InfraManifests, ServiceProxyUri) {
@@ -244,8 +254,10 @@ TEST(InfraInstaller, CollectionPathFollowsKindAndNamespace) {
 
   Json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
                {"kind", "ClusterRole"},
-               {"metadata", {{"name", "admin"}}}};
-  EXPECT_EQ(collectionPath(role).error().code, ErrorCode::kInvalidArgument);  // never made
+               {"metadata", {{"name", "reader"}}}};
+  EXPECT_EQ(*collectionPath(role), "/apis/rbac.authorization.k8s.io/v1/clusterroles");
+  Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n1"}}}};
+  EXPECT_EQ(collectionPath(node).error().code, ErrorCode::kInvalidArgument);  // never made
   Json wrong_version = deployment;
   wrong_version["apiVersion"] = "extensions/v1beta1";
   EXPECT_FALSE(collectionPath(wrong_version));
@@ -356,7 +368,7 @@ TEST_F(InfraTest, EveryObjectIsAcceptedUnderStrictValidation) {
   ExecutorInfraSpec spec = specFor("exec-1");
   InfraReport report = install(spec);
   ASSERT_TRUE(report.ok) << report.error;
-  EXPECT_EQ(actions(report), repeated("created", 7));
+  EXPECT_EQ(actions(report), repeated("created", 9));
   for (const Json& object : executorInfraObjects(spec)) {
     auto live = get(object);
     ASSERT_TRUE(live) << live.error().describe();
@@ -376,14 +388,14 @@ TEST_F(InfraTest, EveryObjectIsAcceptedUnderStrictValidation) {
   EXPECT_EQ(json["ok"], true);
   EXPECT_EQ(json["objects"][0], (Json{{"kind", "Namespace"}, {"name", "exa-exec-1"},
                                       {"action", "created"}}));
-  EXPECT_EQ(json["objects"][5]["namespace"], "exa-exec-1");
+  EXPECT_EQ(json["objects"][6]["namespace"], "exa-exec-1");  // the Secret
 }
 
 TEST_F(InfraTest, InstallingTwiceAdoptsEverything) {
   ASSERT_TRUE(install(specFor("exec-1")).ok);
   InfraReport again = install(specFor("exec-1"));
   ASSERT_TRUE(again.ok) << again.error;
-  EXPECT_EQ(actions(again), repeated("adopted", 7));
+  EXPECT_EQ(actions(again), repeated("adopted", 9));
   for (const ObjectProgress& object : again.objects) EXPECT_EQ(object.error, "") << object.kind;
 }
 
@@ -395,7 +407,7 @@ TEST_F(InfraTest, TwoExecutorsShareOneClusterWithoutPortCollisions) {
   InfraReport b = install(second);
   ASSERT_TRUE(a.ok) << a.error;
   ASSERT_TRUE(b.ok) << b.error;
-  EXPECT_EQ(actions(b), repeated("created", 7));
+  EXPECT_EQ(actions(b), repeated("created", 9));
   EXPECT_NE(first.namespace_name, second.namespace_name);
   auto service_a = get(*findKind(executorInfraObjects(first), "Service"));
   auto service_b = get(*findKind(executorInfraObjects(second), "Service"));
@@ -452,7 +464,7 @@ TEST_F(InfraTest, ForbiddenStepRollsBackWhatThisCallCreated) {
   EXPECT_NE(report.error.find("Service exa-exec-1/" + executorObjectName("exec-1")),
             std::string::npos) << report.error;
   EXPECT_NE(report.error.find("forbidden"), std::string::npos) << report.error;
-  std::vector<std::string> expected = repeated("rolled_back", 6);
+  std::vector<std::string> expected = repeated("rolled_back", 8);
   expected.push_back("failed");
   EXPECT_EQ(actions(report), expected);
   EXPECT_NE(report.objects.back().error.find("403"), std::string::npos);
@@ -469,8 +481,10 @@ TEST_F(InfraTest, AFailureAfterAdoptionRollsBackOnlyWhatWasCreated) {
   fake("POST", "/__fake/forbid", Json{{"verb", "create"}, {"resource", "deployments"}});
   InfraReport report = install(spec);
   EXPECT_FALSE(report.ok);
-  EXPECT_EQ(actions(report), (std::vector<std::string>{"adopted", "rolled_back", "rolled_back",
-                                                       "rolled_back", "rolled_back", "failed"}));
+  std::vector<std::string> expected = repeated("rolled_back", 6);
+  expected.insert(expected.begin(), "adopted");
+  expected.push_back("failed");
+  EXPECT_EQ(actions(report), expected);
   tick(5);
   EXPECT_TRUE(exists(executorInfraObjects(spec)[0]));  // the foreign namespace stays
   EXPECT_EQ(labelledObjects("team-a", "exec-1"), std::vector<std::string>{});
@@ -524,7 +538,7 @@ TEST_F(InfraTest, RemovalDeletesExactlyTheExecutorsObjects) {
   for (const ObjectProgress& object : removal.objects) {
     if (object.kind == "Namespace") continue;
     EXPECT_EQ(object.action, "deleted") << object.kind << " " << object.name << object.error;
-    EXPECT_EQ(object.namespace_name, "shared");
+    EXPECT_EQ(object.namespace_name, object.kind.starts_with("Cluster") ? "" : "shared");
     deleted.insert(object.kind + "/" + object.name);
   }
   const std::string name = executorObjectName("exec-1");
@@ -532,6 +546,8 @@ TEST_F(InfraTest, RemovalDeletesExactlyTheExecutorsObjects) {
        std::vector<std::string>{"Deployment/" + name, "Deployment/fn-my-fn",
                                 "Job/" + jobObjectName("job-7"), "Service/" + name,
                                 "Secret/" + name, "RoleBinding/" + name, "Role/" + name,
+                                "ClusterRoleBinding/" + executorNodeReaderName("exec-1"),
+                                "ClusterRole/" + executorNodeReaderName("exec-1"),
                                 "ServiceAccount/" + name})
     EXPECT_TRUE(deleted.count(expected)) << expected;
   EXPECT_EQ(labelledObjects("shared", "exec-1"), std::vector<std::string>{});
@@ -582,12 +598,12 @@ TEST_F(InfraTest, RemovingTwiceIsFine) {
                 "app.kubernetes.io/managed-by=executor-agent,executor-agent.io/executor=exec-1");
     }
   }
-  EXPECT_GE(deletes, 7u);  // six objects and the namespace, maybe the pod
+  EXPECT_GE(deletes, 9u);  // eight objects and the namespace, maybe the pod
   EXPECT_GE(lists, 10u);
   // And create-infra works again afterwards.
   InfraReport reinstall = install(spec);
   EXPECT_TRUE(reinstall.ok) << reinstall.error;
-  EXPECT_EQ(actions(reinstall), repeated("created", 7));
+  EXPECT_EQ(actions(reinstall), repeated("created", 9));
 }
 
 TEST_F(InfraTest, RemovalNeedsAnExecutorIdAndANamespaceName) {
