@@ -21,6 +21,7 @@
 #include "kubernetes/api_client.h"
 #include "kubernetes/api_status.h"
 #include "kubernetes/credentials.h"
+#include "kubernetes/kubeconfig.h"
 #include "kubernetes/yaml_json.h"
 
 namespace exa::testing {
@@ -296,6 +297,31 @@ TEST(FakeApiServerAuth, TokenIsRequiredWhenConfigured) {
   auto ns = authorized.request("GET", "/api/v1/namespaces/default");
   ASSERT_TRUE(ns) << ns.error().describe();
   EXPECT_EQ((*ns)["status"].value("phase", ""), "Active");
+}
+
+// The adapter's own path to a cluster over TLS: the kubeconfig the fake writes (its throwaway
+// CA inline, a bearer token) read by loadKubeconfigFile, then a create under Strict over https.
+// A client without that CA must fail the handshake: the system store does not vouch for it.
+TEST(FakeApiServerTls, TheAdapterReachesItThroughItsKubeconfig) {
+  ASSERT_TRUE(FakeApiServer::available()) << "no tests/fixtures/k8s schema or python3";
+  FakeApiServerOptions options;
+  options.tls = true;
+  options.token = "tls-token";
+  FakeApiServer server(options);
+  ASSERT_EQ(server.url().rfind("https://", 0), 0u) << server.url();
+  auto credentials = kubernetes::loadKubeconfigFile(server.kubeconfig_path());
+  ASSERT_TRUE(credentials) << credentials.error().describe();
+  ApiClient client(*credentials, noRetries());
+  auto ns = client.request("POST", "/api/v1/namespaces", Json{{"metadata", {{"name", "policies"}}}});
+  ASSERT_TRUE(ns) << ns.error().describe();
+  auto job = client.request("POST", kJobs, sample("job.json"));
+  ASSERT_TRUE(job) << job.error().describe();
+  EXPECT_EQ((*job)["metadata"]["name"], kJobName);
+
+  ClusterCredentials no_ca = *credentials;
+  no_ca.ca_pem.clear();
+  ApiClient untrusting(no_ca, noRetries());
+  EXPECT_FALSE(untrusting.request("GET", "/api/v1/namespaces/policies"));
 }
 
 TEST(FakeApiServerLifecycle, ExitsCleanlyOnSigterm) {
