@@ -86,7 +86,9 @@ class KubernetesFunctionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!FakeApiServer::available()) GTEST_SKIP() << "no fake API server (python3, schema)";
-    fake_ = std::make_unique<FakeApiServer>();
+    exa::testing::FakeApiServerOptions fake_options;
+    fake_options.kubeconfig_namespace = kNamespace;  // its kubeconfig's context
+    fake_ = std::make_unique<FakeApiServer>(fake_options);
     kubernetes::ClusterCredentials credentials;
     credentials.server = fake_->url();
     kubernetes::ApiClientOptions options;
@@ -168,18 +170,8 @@ class KubernetesFunctionsTest : public ::testing::Test {
   /// The agent under test, configured for the fake cluster (its functions run there); it also
   /// stands for the creating agent the pods take the policy from. Returns its port.
   uint16_t startClusterAgent() {
-    Json kubeconfig = {
-        {"apiVersion", "v1"},
-        {"kind", "Config"},
-        {"clusters", {{{"name", "fake"}, {"cluster", {{"server", fake_->url()}}}}}},
-        {"users", {{{"name", "tester"}, {"user", Json::object()}}}},
-        {"contexts",
-         {{{"name", "fake"},
-           {"context", {{"cluster", "fake"}, {"user", "tester"}, {"namespace", kNamespace}}}}}},
-        {"current-context", "fake"}};
-    std::ofstream(creator_dir_.path() + "/kubeconfig.json") << kubeconfig.dump();
     std::ofstream(creator_dir_.path() + "/agent.toml")
-        << "[kubernetes]\nkubeconfig = \"" << creator_dir_.path() << "/kubeconfig.json\"\n"
+        << "[kubernetes]\nkubeconfig = \"" << fake_->kubeconfig_path() << "\"\n"
         << "image = \"registry.example/executor-agent:0.1.0\"\n"
         << "agent_url = \"http://creator.invalid:10000\"\n";
     creator_ = std::make_unique<AgentServer>(exa::testing::agentArgs(

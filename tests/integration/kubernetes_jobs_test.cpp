@@ -51,16 +51,7 @@ class KubernetesJobsTest : public ::testing::Test {
 
   /// `serve` flags for an agent whose jobs run on the fake cluster.
   std::vector<std::string> args(int backoff_limit = 0) {
-    std::string kubeconfig = dir_.path() + "/kubeconfig.json";
-    std::ofstream(kubeconfig) << Json{
-        {"apiVersion", "v1"},
-        {"kind", "Config"},
-        {"clusters", {{{"name", "fake"}, {"cluster", {{"server", fake_->url()}}}}}},
-        {"users", {{{"name", "tester"}, {"user", Json::object()}}}},
-        {"contexts",
-         {{{"name", "fake"},
-           {"context", {{"cluster", "fake"}, {"user", "tester"}, {"namespace", kNamespace}}}}}},
-        {"current-context", "fake"}}.dump();
+    std::string kubeconfig = fake_->kubeconfig_path();  // namespace "policies"
     std::string config = dir_.path() + "/agent.toml";
     std::ofstream(config) << "[kubernetes]\nkubeconfig = \"" << kubeconfig << "\"\n"
                           << "image = \"registry.test/executor-agent:test\"\n"

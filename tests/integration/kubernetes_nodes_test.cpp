@@ -65,16 +65,7 @@ class KubernetesNodesTest : public ::testing::Test {
   }
   /// A node agent whose jobs and functions run on the fake cluster.
   std::vector<std::string> node(uint16_t central_port) const {
-    std::string kubeconfig = dir_.path() + "/kubeconfig.json";
-    std::ofstream(kubeconfig) << Json{
-        {"apiVersion", "v1"},
-        {"kind", "Config"},
-        {"clusters", {{{"name", "fake"}, {"cluster", {{"server", fake_->url()}}}}}},
-        {"users", {{{"name", "tester"}, {"user", Json::object()}}}},
-        {"contexts",
-         {{{"name", "fake"},
-           {"context", {{"cluster", "fake"}, {"user", "tester"}, {"namespace", kNamespace}}}}}},
-        {"current-context", "fake"}}.dump();
+    std::string kubeconfig = fake_->kubeconfig_path();  // namespace "policies"
     std::string config = dir_.path() + "/node.toml";
     std::ofstream(config) << "[kubernetes]\nkubeconfig = \"" << kubeconfig << "\"\n"
                           << "image = \"registry.test/executor-agent:test\"\n"
