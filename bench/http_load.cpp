@@ -18,7 +18,8 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 LoadResult httpLoad(uint16_t port, http::verb method, const std::string& target,
-                    const std::string& body, int connections, double seconds) {
+                    const std::string& body, int connections, double seconds,
+                    const LoadRequest& extra) {
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(connections);
   std::vector<size_t> failures(connections, 0);
@@ -31,7 +32,8 @@ LoadResult httpLoad(uint16_t port, http::verb method, const std::string& target,
       http::request<http::string_body> request{method, target, 11};
       request.set(http::field::host, "127.0.0.1");
       request.set(http::field::content_type, "application/json");
-      request.keep_alive(true);
+      for (const auto& [name, value] : extra.headers) request.set(name, value);
+      request.keep_alive(extra.keep_alive);
       request.body() = body;
       request.prepare_payload();
       beast::flat_buffer buffer;

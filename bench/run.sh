@@ -2,7 +2,7 @@
 # Builds the benchmarks in ./build (configured by packaging/build.sh) and runs them, printing
 # each figure beside its no-sandbox baseline measured in the same run. Needs root, as the jail
 # does. Nothing is asserted: the targets are printed as met or not.
-# Usage: bench/run.sh [spawn|execute|memory|templates|unpack|http|backends ...]   (default: all)
+# Usage: bench/run.sh [spawn|execute|memory|templates|unpack|http|backends|kubernetes ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ if [ ! -f build/build.ninja ]; then
 fi
 
 benches=("$@")
-[ ${#benches[@]} -eq 0 ] && benches=(spawn execute memory templates unpack http backends)
+[ ${#benches[@]} -eq 0 ] && benches=(spawn execute memory templates unpack http backends kubernetes)
 targets=()
 for b in "${benches[@]}"; do targets+=("${b}_bench"); done
 

@@ -333,6 +333,10 @@ Result<Json> waitFor(ApiClient& client, const std::string& path, const std::stri
       std::lock_guard<std::mutex> lock(mu);
       if (!accepted) accepted = std::move(object);
     }
+    // Stopped from here, on the stream's own thread, the watch ends as soon as this event's
+    // callback returns; stopped from the waiting thread, it would end only at the transfer
+    // loop's next poll (up to 50 ms later: a finished object sends no further event).
+    watcher.stop();
     cv.notify_all();
   });
   std::thread runner([&] {

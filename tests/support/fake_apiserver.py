@@ -3417,6 +3417,9 @@ def make_handler(cluster, auth):
     routes = build_routes(store)
 
     class Handler(BaseHTTPRequestHandler):
+        # Headers and body go out in separate writes; on a kept-alive connection Nagle then
+        # waits for the client's delayed ACK (~40 ms a request), as no real API server does.
+        disable_nagle_algorithm = True
         protocol_version = "HTTP/1.1"  # keep-alive, as libcurl expects from an apiserver
 
         def log_message(self, fmt, *args):  # stdout carries only PORT=; keep stderr quiet too
