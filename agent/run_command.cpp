@@ -57,6 +57,8 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   run->add_option("--registry-token", o.registry_token, "Bearer token for --registry")
       ->envname("EXECUTOR_AGENT_REGISTRY_TOKEN");
   run->add_flag("--json-line", o.json_line, "Print the result as one JSON line");
+  run->add_option("--rule-id", o.rule_id,
+                  "The policy's rule_id (a job passes its job id, as the agent does)");
   run->add_option("--input", o.input, "Input data: JSON text or @file");
   run->add_option("--settings", o.settings, "Constructor settings: JSON text or @file");
   run->add_option("--parameters", o.parameters, "Parameters: JSON text or @file");
@@ -115,6 +117,7 @@ Result<Prepared> prepare(const RunOptions& o, const Json (&args)[kArgCount],
     p.load.parameters = policies::mergeKeys(loaded.rule->policy_parameters, args[kParameters]);
     EXA_ASSIGN_OR_RETURN(p.templates, policies::PolicyTemplates::compile(*loaded.rule));
   }
+  if (!o.rule_id.empty()) p.load.rule_id = o.rule_id;
   return p;
 }
 

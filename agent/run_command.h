@@ -12,6 +12,7 @@ struct RunOptions {
   std::string registry;        ///< set: `source` is a policy URI read from this Policies System
   std::string registry_token;  ///< bearer token for `registry`
   bool json_line = false;      ///< the result as one JSON line (a Job pod's log ends with it)
+  std::string rule_id;         ///< what the policy's constructor gets as rule_id ("" = its URI)
   std::string input = "{}";
   std::string settings = "{}";
   std::string parameters = "{}";

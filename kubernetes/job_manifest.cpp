@@ -16,6 +16,8 @@ Json jobManifest(const PodSettings& pods, const JobSpec& job) {
   Json args = {"run",
                "--registry", pods.agent_url,
                "--json-line",
+               // The policy sees the job id as its rule_id, as on the local backend.
+               "--rule-id", job.job_id,
                "--timeout-ms", std::to_string(job.timeout_seconds * 1000L),
                "--parameters", dumpJson(job.parameters),
                "--input", dumpJson(job.inputs),

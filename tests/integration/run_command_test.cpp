@@ -114,14 +114,15 @@ TEST_F(RunCommandTest, RunsAPolicyReadFromARegistryAndPrintsOneLine) {
       agent.port(), dir_, "doubler", "class AIOSv1PolicyRule:\n"
                                      "    def __init__(self, rule_id, settings, parameters):\n"
                                      "        self.k = parameters.get('k', 1)\n"
+                                     "        self.rule_id = rule_id\n"
                                      "    def eval(self, parameters, input_data, context):\n"
                                      "        print('working')\n"
                                      "        return {'n': input_data['n'] * self.k,\n"
-                                     "                'job': context['job']}\n");
+                                     "                'job': context['job'], 'rule_id': self.rule_id}\n");
   ASSERT_EQ(onboarded.status, 201) << onboarded.body;
   std::string registry = " --registry http://127.0.0.1:" + std::to_string(agent.port());
   auto r = runAgent("run doubler:1-x --json-line --input '{\"n\": 21}' --parameters '{\"k\": 2}'"
-                    " --context '{\"job\": \"j1\"}'" + registry + runtimeFlag());
+                    " --context '{\"job\": \"j1\"}' --rule-id j1" + registry + runtimeFlag());
   ASSERT_EQ(r.exit_code, 0) << r.text;
   std::string last = r.text.substr(0, r.text.find_last_not_of('\n') + 1);
   last = last.substr(last.find_last_of('\n') + 1);
@@ -131,6 +132,7 @@ TEST_F(RunCommandTest, RunsAPolicyReadFromARegistryAndPrintsOneLine) {
   EXPECT_EQ((*line)["ok"], true);
   EXPECT_EQ((*line)["output"]["n"], 42);
   EXPECT_EQ((*line)["output"]["job"], "j1");
+  EXPECT_EQ((*line)["output"]["rule_id"], "j1");
 
   auto missing = runAgent("run nosuch:1-x --json-line" + registry + runtimeFlag());
   EXPECT_EQ(missing.exit_code, 2) << missing.text;

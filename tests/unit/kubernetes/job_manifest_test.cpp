@@ -79,6 +79,7 @@ TEST(JobManifest, RunsTheAgentsRunOnceModeOnTheJob) {
   };
   EXPECT_EQ(after("--registry"), "http://agent.example:10000");
   EXPECT_EQ(after("--timeout-ms"), "120000");
+  EXPECT_EQ(after("--rule-id"), "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
   EXPECT_EQ(after("--input"), R"({"ip":"10.1.2.3"})");
   EXPECT_EQ(after("--parameters"), R"({"cidr":"10.0.0.0/8"})");
   EXPECT_NE(std::find(args.begin(), args.end(), "--json-line"), args.end());
