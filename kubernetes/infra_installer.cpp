@@ -102,6 +102,29 @@ ObjectProgress progressOf(const Json& object) {
 
 // POST, or on 409 adopt what is ours (and a foreign namespace, used as it is); `progress.action`
 // says which. An error when the object could not be created or adopted.
+// create-infra run again with another image, central URL or resources: the adopted agent
+// Deployment takes the new pod template (a merge patch of spec.template: lists are replaced
+// whole, so the container and its env are exactly the new ones). "updated" when that changed
+// the Deployment (its generation moved, and it rolls out), else it stays "adopted". Other kinds
+// are left as they are: their fields follow from the executor id alone.
+Status updateTemplate(ApiClient& client, const std::string& collection, const Json& desired,
+                      const Json& live, ObjectProgress& progress) {
+  Json patch = {{"spec", {{"template", desired["spec"]["template"]}}}};
+  kubernetes::ApiRequest request;
+  request.method = "PATCH";
+  request.path = collection + "/" + progress.name;
+  request.body = patch;
+  auto patched = client.request(request);
+  if (!patched) {
+    progress.action = "failed";
+    progress.error = patched.error().message;
+    return patched.error();
+  }
+  if (intAt(*patched, {"metadata", "generation"}) != intAt(live, {"metadata", "generation"}))
+    progress.action = "updated";
+  return {};
+}
+
 Status createOrAdopt(ApiClient& client, const Json& object, const std::string& executor_id,
                      ObjectProgress& progress) {
   auto collection = collectionPath(object);
@@ -136,6 +159,8 @@ Status createOrAdopt(ApiClient& client, const Json& object, const std::string& e
   }
   if (ownedBy(*existing, executor_id)) {
     progress.action = "adopted";
+    if (progress.kind == "Deployment")
+      return updateTemplate(client, *collection, object, *existing, progress);
     return {};
   }
   if (progress.kind == kNamespaceKind.kind) {

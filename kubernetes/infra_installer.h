@@ -20,7 +20,7 @@ struct ObjectProgress {
   std::string kind;       ///< "Deployment"
   std::string name;
   std::string namespace_name;  ///< "" for cluster-scoped objects (Namespace)
-  std::string action;     ///< created | adopted | refused | failed | rolled_back | deleted | left
+  std::string action;  ///< created | adopted | updated | refused | failed | rolled_back | deleted | left
   std::string error;      ///< why, for refused / failed / left
   Json toJson() const;
 };
@@ -34,7 +34,8 @@ struct InfraReport {
 };
 
 /// Creates `objects` in order (each names its apiVersion, kind, metadata.name and, when
-/// namespaced, metadata.namespace). 409 AlreadyExists: adopted when ownedBy(executor_id) (a
+/// namespaced, metadata.namespace). 409 AlreadyExists: adopted when ownedBy(executor_id) (an
+/// adopted Deployment takes the new pod template: "updated" when that changed it; a
 /// Namespace that exists and is not ours is used as it is, never deleted later: "adopted" with
 /// error "not ours: kept on removal"), else refused, which fails the install.
 InfraReport installObjects(ApiClient& client, const std::vector<Json>& objects,

@@ -399,6 +399,23 @@ TEST_F(InfraTest, InstallingTwiceAdoptsEverything) {
   for (const ObjectProgress& object : again.objects) EXPECT_EQ(object.error, "") << object.kind;
 }
 
+// create-infra again with a new image upgrades the agent: its Deployment takes the new pod
+// template ("updated"); everything else stays adopted as it was.
+TEST_F(InfraTest, InstallingAgainWithANewImageUpdatesTheAgentDeployment) {
+  ASSERT_TRUE(install(specFor("exec-1")).ok);
+  ExecutorInfraSpec upgraded = specFor("exec-1");
+  upgraded.pods.image = "registry.example/executor-agent:0.2.0";
+  InfraReport report = install(upgraded);
+  ASSERT_TRUE(report.ok) << report.error;
+  for (const ObjectProgress& object : report.objects)
+    EXPECT_EQ(object.action, object.kind == "Deployment" ? "updated" : "adopted") << object.kind;
+  auto live = get(*findKind(executorInfraObjects(upgraded), "Deployment"));
+  ASSERT_TRUE(live) << live.error().describe();
+  EXPECT_EQ((*live)["spec"]["template"]["spec"]["containers"][0]["image"],
+            "registry.example/executor-agent:0.2.0");
+  EXPECT_EQ(actions(install(upgraded)), repeated("adopted", 9));  // nothing new: no rollout
+}
+
 TEST_F(InfraTest, TwoExecutorsShareOneClusterWithoutPortCollisions) {
   ExecutorInfraSpec first = specFor("exec-1");
   ExecutorInfraSpec second = specFor("exec-2");
