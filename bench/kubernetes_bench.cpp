@@ -408,7 +408,8 @@ void jobLatency(Bench& bench) {
           ("p90 " + std::to_string(static_cast<int>(sim_p90)) + " µs").c_str());
   explain("measured p50 - simulated p50", k8s_p50 - sim_p50,
           "the adapter + the fake's API answers and watch events");
-  std::printf("  the agent's API requests for one job (the last), each on a new connection:\n");
+  std::printf("  the agent's API requests for one job (the last), replayed below each on a new "
+              "connection:\n");
   for (const auto& shape : replayed.shapes) std::printf("    %s\n", shape.c_str());
   explain("the fake answering them (replayed, sum of p50s)", replayed.answer_us,
           "Python: the manifest's schema walk, selectors, log; not the watch");
@@ -586,7 +587,7 @@ void functionThroughput(Bench& bench) {
               "replica, %.0f s per series\n  (0.5 s warm-up), agents with their default %u HTTP "
               "threads; the fake idles at %.2f cores (its ticks)\n",
               kFunction, seconds, threads, fake_idle);
-  std::printf("  the kubernetes path: agent -(libcurl, a new connection per call)-> the Python "
+  std::printf("  the kubernetes path: agent -(libcurl, pooled keep-alive connections)-> the Python "
               "fake API server's\n  service proxy -(http.client, a new connection per call)-> "
               "pod agent (serve --host-function) -> jail.\n  On a cluster the proxy is the real "
               "API server (Go, TLS) and the pod another machine.\n");

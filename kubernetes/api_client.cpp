@@ -131,27 +131,29 @@ struct CurlMultiFree {
   void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
 };
 
-// Runs `e` to completion on a private multi handle, waking at least every kCancelPoll to look at
-// the cancel flag and the idle limit. Returns the transfer's own result unless `cut` says why
-// it was stopped first.
-CURLcode runTransfer(CURL* e, Transfer& t, std::chrono::milliseconds idle_timeout, Cut* cut) {
+// Runs `e` to completion on `multi` (the handle's own, with no other transfer on it), waking at
+// least every kCancelPoll to look at the cancel flag and the idle limit. Returns the transfer's
+// own result unless `cut` says why it was stopped first. `e` leaves `multi` either way, so the
+// pair can be cleaned up or reused.
+CURLcode runTransfer(CURLM* multi, CURL* e, Transfer& t, std::chrono::milliseconds idle_timeout,
+                     Cut* cut) {
   *cut = Cut::kNone;
-  std::unique_ptr<CURLM, CurlMultiFree> multi(curl_multi_init());
-  if (!multi || curl_multi_add_handle(multi.get(), e) != CURLM_OK) {
+  if (curl_multi_add_handle(multi, e) != CURLM_OK) {
     *cut = Cut::kMulti;
     return CURLE_FAILED_INIT;
   }
-  // Destroyed before `multi`: curl wants the easy handle removed before the multi cleanup.
+  // Removing the easy handle hands its connection back to the multi's cache (or closes it, if
+  // the transfer was cut short).
   struct Attached {
     CURLM* multi;
     CURL* easy;
     ~Attached() { curl_multi_remove_handle(multi, easy); }
-  } attached{multi.get(), e};
+  } attached{multi, e};
   bool watchful = t.cancel != nullptr || idle_timeout.count() > 0;
   int wait_ms = watchful ? static_cast<int>(kCancelPoll.count()) : 1000;
   t.last_byte = Clock::now();
   for (int running = 1;;) {
-    if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
       *cut = Cut::kMulti;
       return CURLE_FAILED_INIT;
     }
@@ -165,11 +167,11 @@ CURLcode runTransfer(CURL* e, Transfer& t, std::chrono::milliseconds idle_timeou
       return CURLE_OPERATION_TIMEDOUT;
     }
     // curl shortens the wait itself when one of its own timers (connect, request) is due sooner.
-    curl_multi_poll(multi.get(), nullptr, 0, wait_ms, nullptr);
+    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
   CURLcode rc = CURLE_GOT_NOTHING;
   int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued))
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued))
     if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) rc = msg->data.result;
   return rc;
 }
@@ -241,15 +243,14 @@ void setBlob(CURL* e, CURLoption option, const std::string& pem) {
   curl_easy_setopt(e, option, &blob);
 }
 
-// A handle configured as call() and stream() both need it: method, body, headers (the token read
-// now, so a rotation is picked up per attempt), TLS material, no proxy or redirects, the address
-// guard, header parsing. The caller adds its write callback and timeouts.
-Result<CurlEasyPtr> openHandle(const ClusterCredentials& credentials,
-                               const ApiClientOptions& options, const ApiRequest& request,
-                               const std::string& url, const std::string& body, Transfer& t) {
-  if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
-  CurlEasyPtr easy(curl_easy_init());
-  if (!easy) return makeError(ErrorCode::kInternal, "curl_easy_init failed");
+// Configures `e`, a new or curl_easy_reset handle, as call() and stream() both need it: method,
+// body, headers (the token read now, so a rotation is picked up per attempt), TLS material, no
+// proxy or redirects, the address guard, header parsing. Every option is set here on every
+// request, so nothing of the previous request on a pooled handle carries over. The caller adds
+// its write callback and timeouts.
+Status configureHandle(CURL* e, const ClusterCredentials& credentials,
+                       const ApiClientOptions& options, const ApiRequest& request,
+                       const std::string& url, const std::string& body, Transfer& t) {
   std::string content_type = request.content_type;
   if (content_type.empty())
     content_type = request.method == "PATCH" ? "application/merge-patch+json" : "application/json";
@@ -271,7 +272,6 @@ Result<CurlEasyPtr> openHandle(const ClusterCredentials& credentials,
   if (std::string token = credentials.currentToken(); !token.empty())
     add("Authorization: Bearer " + token);
 
-  CURL* e = easy.get();
   t.easy = e;
   t.cancel = request.cancel;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
@@ -307,14 +307,38 @@ Result<CurlEasyPtr> openHandle(const ClusterCredentials& credentials,
                    static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
+  // Only a new connection opens a socket, so only a new one passes the guard; a reused one
+  // passed it when it was opened, and curl reuses a connection only for the same host and port.
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &curlOpenSocketGuard);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&t.refused));
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &onHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, static_cast<void*>(&t));
-  return easy;
+  return {};
 }
 
 }  // namespace
+
+// An easy handle and the multi handle it runs on. The pair is what gets pooled because the
+// connection cache belongs to the multi handle: an easy handle run on a multi made per transfer
+// lost its connection at curl_multi_cleanup, however long the easy handle lived. (A CURLSH
+// share of the connection cache would span handles, but curl 7.88 documents it as unsafe
+// across threads, known bug 11.11.)
+struct ApiClient::Handle {
+  std::unique_ptr<CURLM, CurlMultiFree> multi;  // declared first: cleaned up after `easy`
+  CurlEasyPtr easy;
+
+  static Result<HandlePtr> make() {
+    if (std::string why; !curlGlobalInitOnce(&why)) return makeError(ErrorCode::kInternal, why);
+    auto handle = std::make_unique<Handle>();
+    handle->multi.reset(curl_multi_init());
+    handle->easy.reset(curl_easy_init());
+    if (!handle->multi || !handle->easy)
+      return makeError(ErrorCode::kInternal, "curl_multi_init or curl_easy_init failed");
+    // One transfer at a time runs here, so one connection is all the cache needs to keep.
+    curl_multi_setopt(handle->multi.get(), CURLMOPT_MAXCONNECTS, 1L);
+    return handle;
+  }
+};
 
 Result<std::string> buildApiUrl(const std::string& server, const std::string& path,
                                 const QueryParams& query) {
@@ -346,6 +370,36 @@ ApiClient::ApiClient(ClusterCredentials credentials, ApiClientOptions options)
   if (credentials_.token && credentials_.server.rfind("http://", 0) == 0)
     LOG_W("Kubernetes API {} is plain http: the bearer token travels unencrypted",
           credentials_.server);
+}
+
+ApiClient::~ApiClient() = default;  // here, where Handle is complete
+
+Result<ApiClient::HandlePtr> ApiClient::checkout() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_.empty()) {
+      // The most recently used: the least likely to have been closed by the server meanwhile.
+      HandlePtr handle = std::move(idle_.back());
+      idle_.pop_back();
+      return handle;
+    }
+  }
+  return Handle::make();
+}
+
+void ApiClient::checkin(HandlePtr handle) {
+  // Reset now rather than at the next checkout: until then the handle would point into a
+  // finished Transfer (header list, error buffer, callback data). The connection survives the
+  // reset: it is in the multi handle's cache.
+  curl_easy_reset(handle->easy.get());
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (idle_.size() < options_.max_idle_connections) {
+      idle_.push_back(std::move(handle));
+      return;
+    }
+  }
+  // The pool is full: `handle` closes its connection as it goes, outside the lock.
 }
 
 std::chrono::milliseconds ApiClient::backoff(int retry) {
@@ -412,24 +466,33 @@ Result<ApiResponse> ApiClient::call(const ApiRequest& request) {
 
 Result<ApiResponse> ApiClient::performOnce(const ApiRequest& request, const std::string& url,
                                            const std::string& body) {
-  Transfer t;
+  Transfer t;  // declared first: the handle points into it until checkin() or its cleanup
   t.sink = CappedBody{&t.response.body, options_.max_response_bytes};
-  EXA_ASSIGN_OR_RETURN(CurlEasyPtr easy,
-                       openHandle(credentials_, options_, request, url, body, t));
-  CURL* e = easy.get();
+  EXA_ASSIGN_OR_RETURN(HandlePtr handle, checkout());
+  CURL* e = handle->easy.get();
+  if (Status configured = configureHandle(e, credentials_, options_, request, url, body, t);
+      !configured) {
+    checkin(std::move(handle));  // nothing was sent: its connection is as good as before
+    return std::move(configured).error();
+  }
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
 
   Cut cut = Cut::kNone;
-  CURLcode rc = runTransfer(e, t, request.idle_timeout, &cut);
+  CURLcode rc = runTransfer(handle->multi.get(), e, t, request.idle_timeout, &cut);
+  // A failed transfer's handle is dropped rather than pooled, and its connection with it: the
+  // connection may be in the middle of a reply (cancelled, idle, over the cap).
   if (rc != CURLE_OK)
     return transferError(rc, t, cut, request.method + " " + credentials_.server + request.path,
                          request.idle_timeout);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t.response.status);
   char* type = nullptr;
   if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
-    t.response.content_type = type;
+    t.response.content_type = type;  // a copy: `type` belongs to the handle, reset below
+  // curl has already decided whether the connection stays open (the server's Connection:
+  // close, HTTP/1.0); either way the handle can serve the next call.
+  checkin(std::move(handle));
   return std::move(t.response);
 }
 
@@ -441,9 +504,11 @@ Result<long> ApiClient::stream(const ApiRequest& request, const LineHandler& on_
   t.sink = CappedBody{&t.response.body, options_.max_response_bytes};
   t.on_line = &on_line;
   t.max_line = options_.max_stream_line_bytes;
-  EXA_ASSIGN_OR_RETURN(CurlEasyPtr easy,
-                       openHandle(credentials_, options_, request, url, body, t));
-  CURL* e = easy.get();
+  // A handle of its own, not the pool's: a watch holds its connection for minutes, and a pooled
+  // one would leave call() a connection short meanwhile.
+  EXA_ASSIGN_OR_RETURN(HandlePtr handle, Handle::make());
+  CURL* e = handle->easy.get();
+  EXA_TRY(configureHandle(e, credentials_, options_, request, url, body, t));
   // No CURLOPT_TIMEOUT: a watch lasts as long as the server keeps it open. A dead peer is found
   // by TCP keepalive and request.idle_timeout; the caller ends it early through request.cancel.
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -451,7 +516,7 @@ Result<long> ApiClient::stream(const ApiRequest& request, const LineHandler& on_
   curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
 
   Cut cut = Cut::kNone;
-  CURLcode rc = runTransfer(e, t, request.idle_timeout, &cut);
+  CURLcode rc = runTransfer(handle->multi.get(), e, t, request.idle_timeout, &cut);
   std::string what = request.method + " " + credentials_.server + request.path;
   if (rc == CURLE_WRITE_ERROR && isCancelled(request.cancel))
     cut = Cut::kCancelled;  // seen by onStreamData rather than by runTransfer

@@ -1,13 +1,15 @@
 // ApiClient: the agent's REST client for one Kubernetes API server, on libcurl and Json (no
 // generated SDK). One object per cluster; it holds that cluster's credentials and nothing is
 // process-global, so two clusters (or two executors' clusters) never share configuration.
-// Thread-safe: each call uses its own curl handle. stream() is the transport of watches
+// Thread-safe: a call borrows a curl handle from the client's small pool, which keeps its
+// connection to the API server open for the next call. stream() is the transport of watches
 // (kubernetes/watch.h).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -34,6 +36,10 @@ struct ApiClientOptions {
   std::chrono::milliseconds max_retry_after{30000};  ///< caps a server's Retry-After
   size_t max_response_bytes = 64u << 20;
   size_t max_stream_line_bytes = 16u << 20;  ///< stream(): one watch event (a whole object)
+  /// call(): open connections kept for the next call, one idle curl handle each; 0 = a new
+  /// connection (and TLS handshake) per call. Concurrent calls beyond it still run, each on a
+  /// handle of its own that is closed afterwards.
+  size_t max_idle_connections = 8;
   std::string user_agent = "executor-agent";
 };
 
@@ -69,6 +75,7 @@ struct ApiResponse {
 class ApiClient {
  public:
   explicit ApiClient(ClusterCredentials credentials, ApiClientOptions options = {});
+  ~ApiClient();
   ApiClient(const ApiClient&) = delete;
   ApiClient& operator=(const ApiClient&) = delete;
 
@@ -103,6 +110,14 @@ class ApiClient {
   const ApiClientOptions& options() const { return options_; }
 
  private:
+  /// A curl easy handle with the multi handle it runs on; defined in the .cpp.
+  struct Handle;
+  using HandlePtr = std::unique_ptr<Handle>;
+
+  /// An idle handle from the pool (its connection likely still open), else a new one.
+  Result<HandlePtr> checkout();
+  /// Resets `handle` and keeps it for the next call while the pool has room.
+  void checkin(HandlePtr handle);
   Result<ApiResponse> performOnce(const ApiRequest& request, const std::string& url,
                                   const std::string& body);
   /// The URL of `request`, with fieldValidation=Strict forced on writes.
@@ -113,6 +128,8 @@ class ApiClient {
   ApiClientOptions options_;
   std::mutex rng_mu_;
   std::mt19937 rng_;
+  std::mutex pool_mu_;
+  std::vector<HandlePtr> idle_;  ///< under pool_mu_; the most recently used last
 };
 
 /// The full URL for `path` and `query`; validates the path (absolute, no query, fragment, dot

@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -25,6 +28,10 @@ struct Reply {
   std::string body = "{}";
   std::vector<std::string> headers;  ///< extra "Name: value" lines
   bool hang_up = false;              ///< close without answering (a dropped connection)
+  /// Answer, then close the connection: with a "Connection: close" header the client was told,
+  /// without one it finds out on its next request (an idle timeout on the server's side).
+  bool close_after = false;
+  std::chrono::milliseconds delay{0};  ///< wait this long before answering
 };
 
 struct Seen {
@@ -32,10 +39,13 @@ struct Seen {
   std::string target;
   std::map<std::string, std::string> headers;  ///< names lower-cased
   std::string body;
+  int connection = -1;  ///< which accepted connection carried it, from 0
 };
 
 // A scripted API server on 127.0.0.1: answers queued Replies in order (200 {} once they run out),
-// one request per connection, and records every request including its body.
+// keeps each connection open for further requests as the API server does, serves every
+// connection on a thread of its own, records every request including its body, and counts the
+// connections it accepted.
 class FakeApiServer {
  public:
   FakeApiServer() {
@@ -54,6 +64,13 @@ class FakeApiServer {
   ~FakeApiServer() {
     ::shutdown(listener_.get(), SHUT_RDWR);  // wakes accept()
     thread_.join();
+    {
+      // Wakes the readers of connections the client keeps open. Under the lock: a connection
+      // leaves open_ before its fd is closed, so no fd here has been closed and reused.
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int fd : open_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& worker : workers_) worker.join();  // serve() is done: nothing adds to workers_
   }
 
   void push(Reply reply) {
@@ -64,6 +81,7 @@ class FakeApiServer {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_;
   }
+  int connections() const { return accepted_.load(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
@@ -71,19 +89,58 @@ class FakeApiServer {
     while (true) {
       UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn) return;
-      handle(conn.get());
+      int id = accepted_++;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        open_.insert(conn.get());
+      }
+      workers_.emplace_back([this, id, fd = std::move(conn)] {
+        converse(fd.get(), id);
+        std::lock_guard<std::mutex> lock(mu_);
+        open_.erase(fd.get());  // `fd` is closed after this, with the thread's copy of the lambda
+      });
     }
   }
 
-  void handle(int fd) {
-    std::string data;
-    char buffer[4096];
-    size_t header_end;
-    while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n <= 0) return;
-      data.append(buffer, size_t(n));
+  // Answers requests on one connection until the client closes it or a Reply ends it.
+  void converse(int fd, int id) {
+    std::string pending;  // read but not yet consumed
+    while (auto request = readRequest(fd, &pending)) {
+      request->connection = id;
+      Reply reply;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_.push_back(*request);
+        if (!replies_.empty()) {
+          reply = replies_.front();
+          replies_.pop_front();
+        }
+      }
+      std::this_thread::sleep_for(reply.delay);
+      if (reply.hang_up) return;
+      std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\n"
+                        "Content-Type: application/json\r\n"
+                        "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
+      for (const auto& h : reply.headers) out += h + "\r\n";
+      out += "\r\n" + reply.body;
+      // MSG_NOSIGNAL: the client may have gone (a cancelled call); EPIPE, not SIGPIPE.
+      (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (reply.close_after) return;
     }
+  }
+
+  // One request from `fd`, using and leaving unconsumed bytes in `pending`; none at EOF.
+  static std::optional<Seen> readRequest(int fd, std::string* pending) {
+    std::string& data = *pending;
+    char buffer[4096];
+    auto fill = [&] {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) data.append(buffer, size_t(n));
+      return n > 0;
+    };
+    size_t header_end;
+    while ((header_end = data.find("\r\n\r\n")) == std::string::npos)
+      if (!fill()) return std::nullopt;
     Seen request;
     size_t line_end = data.find("\r\n");
     std::string line = data.substr(0, line_end);
@@ -100,36 +157,23 @@ class FakeApiServer {
     }
     size_t length = request.headers.count("content-length")
                         ? std::stoul(request.headers["content-length"]) : 0;
-    request.body = data.substr(header_end + 4);
-    while (request.body.size() < length) {
-      ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n <= 0) return;
-      request.body.append(buffer, size_t(n));
-    }
-    Reply reply;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen_.push_back(request);
-      if (!replies_.empty()) {
-        reply = replies_.front();
-        replies_.pop_front();
-      }
-    }
-    if (reply.hang_up) return;
-    std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\n"
-                      "Content-Type: application/json\r\nConnection: close\r\n"
-                      "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
-    for (const auto& h : reply.headers) out += h + "\r\n";
-    out += "\r\n" + reply.body;
-    (void)!::write(fd, out.data(), out.size());
+    size_t end = header_end + 4 + length;
+    while (data.size() < end)
+      if (!fill()) return std::nullopt;
+    request.body = data.substr(header_end + 4, length);
+    data.erase(0, end);
+    return request;
   }
 
   UniqueFd listener_;
   uint16_t port_ = 0;
   std::thread thread_;
+  std::vector<std::thread> workers_;  ///< only serve() adds, and the destructor joins after it
+  std::atomic<int> accepted_{0};
   std::mutex mu_;
   std::deque<Reply> replies_;
   std::vector<Seen> seen_;
+  std::set<int> open_;  ///< fds of connections still being served
 };
 
 ApiClientOptions fastRetries(int attempts = 4) {
@@ -375,6 +419,145 @@ TEST(ApiClient, RotatedTokenIsUsedOnTheNextRequest) {
   auto seen = server.seen();
   EXPECT_EQ(seen[0].headers["authorization"], "Bearer one");
   EXPECT_EQ(seen[1].headers["authorization"], "Bearer two");
+  // The same connection: the token is a header of each request, not a property of the pooled
+  // connection or handle.
+  EXPECT_EQ(seen[1].connection, seen[0].connection);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(ApiClient, SequentialCallsShareOneConnection) {
+  FakeApiServer server;
+  ApiClient client(credsFor(server.url()), fastRetries());
+  for (int i = 0; i < 20; ++i) {
+    auto r = client.request("GET", "/api/v1/namespaces/ns/pods/p" + std::to_string(i));
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  EXPECT_EQ(server.seen().size(), 20u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(ApiClient, ConcurrentCallsOpenAtMostOneConnectionPerThread) {
+  FakeApiServer server;
+  ApiClient client(credsFor(server.url()), fastRetries());
+  constexpr int kThreads = 4;  // under max_idle_connections (8): no handle is ever closed
+  constexpr int kCalls = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        Json body = {{"thread", t}, {"call", i}};
+        if (!client.request("POST", "/api/v1/namespaces/ns/configmaps", body)) ++failures;
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(server.seen().size(), size_t(kThreads * kCalls));
+  int opened = server.connections();
+  EXPECT_GE(opened, 1);
+  EXPECT_LE(opened, kThreads);
+  // The pool kept them all: later calls open nothing new.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.request("GET", "/version"));
+  EXPECT_EQ(server.connections(), opened);
+}
+
+TEST(ApiClient, NoIdleConnectionsMeansOneConnectionPerCall) {
+  FakeApiServer server;
+  ApiClientOptions options = fastRetries();
+  options.max_idle_connections = 0;
+  ApiClient client(credsFor(server.url()), options);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.request("GET", "/version"));
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(ApiClient, ServerClosingAfterAReplyIsReconnected) {
+  FakeApiServer server;
+  server.push({.body = R"({"n":1})", .headers = {"Connection: close"}, .close_after = true});
+  server.push({.body = R"({"n":2})", .close_after = true});  // closed without saying so
+  server.push({.body = R"({"n":3})"});
+  server.push({.body = R"({"n":4})"});
+  ApiClient client(credsFor(server.url()), fastRetries());
+  for (int n = 1; n <= 4; ++n) {
+    ApiRequest request;
+    request.path = "/api/v1/namespaces/ns/pods";
+    auto reply = client.call(request);
+    ASSERT_TRUE(reply) << n << ": " << reply.error().message;
+    EXPECT_EQ(reply->body, R"({"n":)" + std::to_string(n) + "}");
+    // curl notices the closed connection and opens another itself: no retry of ours, no backoff.
+    EXPECT_EQ(reply->attempts, 1) << n;
+  }
+  auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].connection, 0);
+  EXPECT_EQ(seen[1].connection, 1);
+  EXPECT_EQ(seen[2].connection, 2);
+  EXPECT_EQ(seen[3].connection, 2);
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(ApiClient, NothingOfOneRequestCarriesIntoTheNextOnTheSameConnection) {
+  FakeApiServer server;
+  ApiClient client(credsFor(server.url()), fastRetries());
+  ApiRequest post;
+  post.method = "POST";
+  post.path = "/api/v1/namespaces/ns/services/fn:http/proxy/call";
+  post.body = Json{{"input", std::string(5000, 'x')}};
+  post.headers = {{"X-Proxied-Token", "secret"}};
+  ASSERT_TRUE(client.call(post));
+  ASSERT_TRUE(client.request("GET", "/api/v1/namespaces/ns/pods"));
+  ASSERT_TRUE(client.request("PATCH", "/apis/batch/v1/namespaces/ns/jobs/j1",
+                             {{"spec", {{"suspend", true}}}}));
+  ASSERT_TRUE(client.request("DELETE", "/apis/batch/v1/namespaces/ns/jobs/j1"));
+  ASSERT_TRUE(client.request("GET", "/version"));
+  auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 5u);
+  for (const auto& s : seen) EXPECT_EQ(s.connection, 0) << s.method << " " << s.target;
+  EXPECT_EQ(seen[0].target, post.path + "?fieldValidation=Strict");
+  EXPECT_EQ(seen[0].headers["x-proxied-token"], "secret");
+  for (size_t i : {1u, 3u, 4u}) {
+    const Seen& s = seen[i];
+    EXPECT_EQ(s.target.find('?'), std::string::npos) << s.target;  // no Strict
+    EXPECT_TRUE(s.body.empty()) << s.method;
+    EXPECT_EQ(s.headers.count("content-type"), 0u) << s.method;
+    EXPECT_EQ(s.headers.count("x-proxied-token"), 0u) << s.method;
+    EXPECT_EQ(s.headers.count("content-length"), 0u) << s.method;
+    EXPECT_EQ(s.headers.at("authorization"), "Bearer tok");
+  }
+  EXPECT_EQ(seen[1].method, "GET");
+  EXPECT_EQ(seen[2].method, "PATCH");
+  EXPECT_EQ(seen[2].headers["content-type"], "application/merge-patch+json");
+  EXPECT_EQ(seen[2].body, R"({"spec":{"suspend":true}})");
+  EXPECT_EQ(seen[3].method, "DELETE");
+  EXPECT_EQ(seen[4].method, "GET");
+}
+
+TEST(ApiClient, CancelledCallDoesNotLeaveItsConnectionToTheNext) {
+  FakeApiServer server;
+  server.push({.body = R"({"late":true})", .delay = std::chrono::milliseconds(1000)});
+  ApiClient client(credsFor(server.url()), fastRetries());
+  std::atomic<bool> cancel{false};
+  ApiRequest slow;
+  slow.path = "/api/v1/namespaces/ns/pods";
+  slow.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancel = true;
+  });
+  auto cut = client.call(slow);
+  canceller.join();
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().message.find("cancelled"), std::string::npos) << cut.error().message;
+  // The cut connection still owes the late reply: it must not be reused. The next calls take a
+  // new one, without the cancel flag, and keep it.
+  for (int i = 0; i < 2; ++i) {
+    auto reply = client.call(ApiRequest{.path = "/version"});
+    ASSERT_TRUE(reply) << reply.error().message;
+    EXPECT_EQ(reply->body, "{}");
+  }
+  auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1].connection, 1);
+  EXPECT_EQ(seen[2].connection, 1);
 }
 
 }  // namespace
