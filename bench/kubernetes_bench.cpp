@@ -602,8 +602,8 @@ void functionThroughput(Bench& bench) {
   const double k = parts[0].result.p50_us, fresh = parts[1].result.p50_us,
                reused = parts[2].result.p50_us, pod_alone = parts[3].result.p50_us,
                local_alone = parts[4].result.p50_us;
-  explain("p50 kubernetes - fake proxy alone (new conn.)", k - fresh,
-          "the adapter: its route, curl handle, token header, reply parse");
+  explain("p50 kubernetes - fake proxy alone (keep-alive)", k - reused,
+          "the adapter (its client keeps connections too): route, token header, reply parse");
   explain("p50 fake alone (new conn.) - pod agent alone", fresh - pod_alone,
           "the fake: Python handler and proxy, both connections");
   explain("p50 fake alone: keep-alive - new connection", reused - fresh,
