@@ -67,6 +67,13 @@ std::vector<ConfigKey> makeKeys() {
           "executor.data_dir", "Registry database, uploaded assets and the code cache."),
       key<&C::executor, &C::Executor::runtime_dir>(
           "executor.runtime_dir", "Runtime directory (the jail's mountpoint)."),
+      key<&C::executor, &C::Executor::worker_uid_base>(
+          "executor.worker_uid_base",
+          "First host uid (and gid) the jail maps a worker's root to; never 0 (root).\n"
+          "Each worker gets one of base .. base+count-1: ids no account or file should own."),
+      key<&C::executor, &C::Executor::worker_uid_count>(
+          "executor.worker_uid_count",
+          "How many worker uids (at least 16, more than workers alive at once)."),
       key<&C::execution, &C::Execution::max_in_flight_per_policy>(
           "execution.max_in_flight_per_policy",
           "Concurrent calls of one policy; 0 = half the HTTP threads, at least 1."),
@@ -127,6 +134,11 @@ std::vector<ConfigKey> makeKeys() {
           "kubernetes.pod_memory_request", "Memory request of each pod."),
       key<&C::kubernetes, &C::Kubernetes::pod_memory_limit>(
           "kubernetes.pod_memory_limit", "Memory limit of each pod."),
+      key<&C::kubernetes, &C::Kubernetes::pod_security>(
+          "kubernetes.pod_security",
+          "What the pods may do: \"privileged\" (privileged: true; works on any node) or\n"
+          "\"user-namespace\" (hostUsers: false, SETUID/SETGID only, /proc unmasked, seccomp\n"
+          "unconfined; needs Kubernetes 1.33+ with user namespace support on the nodes)."),
       key<&C::log, &C::Log::level>("log.level", "debug, info, warn or error."),
       key<&C::log, &C::Log::format>("log.format", "text or json."),
   };

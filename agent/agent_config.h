@@ -42,6 +42,11 @@ struct AgentConfig {
     Json metadata = Json::object();
     std::string data_dir = "/var/lib/executor-agent";
     std::string runtime_dir = "/run/executor-agent";
+    /// Host uids (and gids) the jail maps its workers' root to: base, base+1, ... base+count-1.
+    /// They must exist in the agent's user namespace: a pod user namespace (hostUsers: false)
+    /// has only 0..65535, so pods in that mode set them through the environment.
+    uint64_t worker_uid_base = 1u << 20;
+    uint64_t worker_uid_count = 1u << 16;
     bool operator==(const Executor&) const = default;
   };
   struct Execution {
@@ -78,6 +83,7 @@ struct AgentConfig {
     std::string pod_cpu_limit = "1";
     std::string pod_memory_request = "256Mi";
     std::string pod_memory_limit = "1Gi";
+    std::string pod_security = "privileged";
     bool enabled() const { return !kubeconfig.empty(); }
     bool operator==(const Kubernetes&) const = default;
   };
@@ -156,6 +162,15 @@ std::vector<std::string> unknownEnvironmentNames(const char* const* envp);
 /// Checks the assembled config (defaults < file < environment < flags), and reads
 /// auth.token_file into auth.token (clearing token_file, so validating twice is harmless).
 Status validateAgentConfig(AgentConfig& config);
+
+/// The fewest worker uids allowed: workers running at once must not share one (the jail counts
+/// RLIMIT_NPROC per uid, and one uid per worker is what keeps them apart).
+inline constexpr uint64_t kMinWorkerUidCount = 16;
+/// Checks a worker uid range (executor.worker_uid_base/_count, `run --worker-uid-base/-count`):
+/// base > 0 (uid 0 is root: the first worker would be the agent's own user), count at least
+/// kMinWorkerUidCount, and the last uid below (uid_t)-1. Errors name `base_name`/`count_name`.
+Status validateWorkerUids(uint64_t base, uint64_t count, std::string_view base_name,
+                          std::string_view count_name);
 
 /// "HOST:PORT", "[IPV6]:PORT" -> (host without brackets, port). Port 0 means any free port.
 Result<std::pair<std::string, uint16_t>> parseListenAddress(const std::string& listen);

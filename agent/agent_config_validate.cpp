@@ -78,6 +78,7 @@ Status readTokenFile(AgentConfig::Auth& auth) {
 Status validateKubernetes(const AgentConfig& config) {
   const AgentConfig::Kubernetes& k = config.kubernetes;
   EXA_TRY(checkOneOf("kubernetes.function_calls", k.function_calls, {"proxy", "service"}));
+  EXA_TRY(checkOneOf("kubernetes.pod_security", k.pod_security, {"privileged", "user-namespace"}));
   EXA_TRY(checkUrl("kubernetes.agent_url", k.agent_url));
   if (!k.enabled()) return {};
   if (k.image.empty())
@@ -145,6 +146,25 @@ Result<Cidr> parseCidr(std::string_view text) {
   return cidr;
 }
 
+Status validateWorkerUids(uint64_t base, uint64_t count, std::string_view base_name,
+                          std::string_view count_name) {
+  // Host uid 0 is root: the first worker's root would be the agent's own user (the zygote
+  // needs no privilege to map its own uid, so nothing would fail), owning whatever the agent
+  // owns, and no longer distinguishable from it in ps, audit logs or file ownership.
+  if (base == 0)
+    return invalid(std::string(base_name) + ": must be at least 1; uid 0 is root");
+  if (count < kMinWorkerUidCount)
+    return invalid(std::string(count_name) + ": must be at least " +
+                   std::to_string(kMinWorkerUidCount) + ", got " + std::to_string(count));
+  // uid_t is 32 bits and (uid_t)-1 means "no uid" to the kernel (setresuid, chown).
+  constexpr uint64_t kNoUid = 0xffffffffull;
+  if (base >= kNoUid || count > kNoUid - base)
+    return invalid(std::string(base_name) + " + " + std::string(count_name) + ": " +
+                   std::to_string(base) + " + " + std::to_string(count) + " passes " +
+                   std::to_string(kNoUid - 1) + ", the highest uid");
+  return {};
+}
+
 Status validateAgentConfig(AgentConfig& config) {
   if (auto listen = parseListenAddress(config.server.listen); !listen)
     return prefixed(std::move(listen).error(), "server.listen: ");
@@ -156,6 +176,8 @@ Status validateAgentConfig(AgentConfig& config) {
     if (auto cidr = parseCidr(peer); !cidr)
       return prefixed(std::move(cidr).error(), "auth.trusted_peers: ");
   }
+  EXA_TRY(validateWorkerUids(config.executor.worker_uid_base, config.executor.worker_uid_count,
+                             "executor.worker_uid_base", "executor.worker_uid_count"));
   EXA_TRY(checkUrl("registry.central_url", config.registry.central_url));
   if (config.registry.heartbeat_seconds < 1)
     return invalid("registry.heartbeat_seconds: must be at least 1");

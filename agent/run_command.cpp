@@ -68,6 +68,14 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
   run->add_option("--timeout-ms", o.timeout_ms, "Wall-clock deadline, load included");
   run->add_option("--memory-mb", o.memory_mb, "Memory limit of the worker");
   run->add_option("--runtime-dir", o.runtime_dir, "Agent runtime dir (jail mountpoint)");
+  // Also from the environment, as `serve` reads executor.worker_uid_*: a Kubernetes pod in a
+  // user namespace sets the variables once for whichever mode it runs (docs/kubernetes.md).
+  run->add_option("--worker-uid-base", o.worker_uid_base,
+                  "First host uid given to a worker (executor.worker_uid_base)")
+      ->envname(findConfigKey("executor.worker_uid_base")->envName());
+  run->add_option("--worker-uid-count", o.worker_uid_count,
+                  "How many worker uids (executor.worker_uid_count)")
+      ->envname(findConfigKey("executor.worker_uid_count")->envName());
   run->add_option("--cache-dir", o.cache_dir, "Content-addressed cache of unpacked code");
   run->add_option("--wheelhouse", o.wheelhouse, "Install requirements.txt from these wheels");
   run->add_option("--package-index", o.package_index,
@@ -145,8 +153,17 @@ int runPolicyOnce(const RunOptions& o) {
     if (!value) return printError("invalid_argument", value.error().message, 2, o.json_line);
     args[i] = std::move(value).value();
   }
+  // Named with both sources: in a pod the values come from the environment, not the flags.
+  if (Status uids = validateWorkerUids(
+          o.worker_uid_base, o.worker_uid_count,
+          "--worker-uid-base (" + findConfigKey("executor.worker_uid_base")->envName() + ")",
+          "--worker-uid-count (" + findConfigKey("executor.worker_uid_count")->envName() + ")");
+      !uids)
+    return printError("invalid_argument", uids.error().message, 2, o.json_line);
   sandbox::SandboxOptions sandbox_options;
   sandbox_options.runtime_dir = o.runtime_dir;
+  sandbox_options.uid_base = static_cast<uid_t>(o.worker_uid_base);
+  sandbox_options.uid_count = static_cast<uint32_t>(o.worker_uid_count);
   sandbox_options.spare_workers = 0;  // one call: a spare would only be cloned and thrown away
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
   if (!sandbox) return printError("sandbox_setup", sandbox.error().describe(), 1, o.json_line);

@@ -3,7 +3,12 @@
 // the typed error as JSON; non-zero exit on error.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include <CLI/CLI.hpp>
+
+#include "agent/agent_config.h"
 
 namespace exa::agent {
 
@@ -22,6 +27,9 @@ struct RunOptions {
   int timeout_ms = 10000;
   int memory_mb = 256;
   std::string runtime_dir = "/run/executor-agent";
+  /// Host uids of the workers (executor.worker_uid_base/_count; the same variables set them).
+  uint64_t worker_uid_base = AgentConfig::Executor{}.worker_uid_base;
+  uint64_t worker_uid_count = AgentConfig::Executor{}.worker_uid_count;
   std::string cache_dir = "/var/lib/executor-agent/code";
   std::string wheelhouse;  ///< requirements from these wheels only (offline machines)
   std::string package_index;  ///< else from this PEP 503 index

@@ -209,6 +209,8 @@ int serve(const ServeOptions& o) {
 
   sandbox::SandboxOptions sandbox_options;
   sandbox_options.runtime_dir = config.executor.runtime_dir;
+  sandbox_options.uid_base = static_cast<uid_t>(config.executor.worker_uid_base);  // validated
+  sandbox_options.uid_count = static_cast<uint32_t>(config.executor.worker_uid_count);
   auto sandbox = sandbox::Sandbox::start(sandbox_options);
   if (!sandbox) {
     LOG_E("sandbox: {}", sandbox.error().describe());

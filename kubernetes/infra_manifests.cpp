@@ -89,6 +89,9 @@ Json agentEnv(const ExecutorInfraSpec& spec) {
   env.push_back(envValue("EXECUTOR_AGENT_KUBERNETES_POD_CPU_LIMIT", spec.pods.cpu_limit));
   env.push_back(envValue("EXECUTOR_AGENT_KUBERNETES_POD_MEMORY_REQUEST", spec.pods.memory_request));
   env.push_back(envValue("EXECUTOR_AGENT_KUBERNETES_POD_MEMORY_LIMIT", spec.pods.memory_limit));
+  // ... and the same securityContext: a user-namespaced executor makes user-namespaced pods.
+  env.push_back(envValue("EXECUTOR_AGENT_KUBERNETES_POD_SECURITY",
+                         std::string(podSecurityName(spec.pods.security))));
   if (!spec.central_url.empty())
     env.push_back(envValue("EXECUTOR_AGENT_REGISTRY_CENTRAL_URL", spec.central_url));
   env.push_back(envSecret("EXECUTOR_AGENT_AUTH_TOKEN", secret, kExecutorTokenKey));
@@ -99,10 +102,13 @@ Json agentEnv(const ExecutorInfraSpec& spec) {
 
 Json namespaceObject(const ExecutorInfraSpec& spec) {
   Json metadata = objectMetadata(spec, spec.namespace_name, false);
-  // The agent's pods must be privileged (docs/kubernetes.md "Pods": the jail needs an unmasked
-  // /proc). A cluster whose Pod Security admission enforces baseline or restricted by default
-  // would accept the Deployment and then never create its pod; saying so on the namespace we
-  // own makes the install work there, and states plainly what the namespace allows.
+  // The agent's pods are outside the baseline Pod Security Standard in both modes
+  // (docs/kubernetes.md "Pods"): privileged: true, or in a user namespace seccomp and AppArmor
+  // Unconfined, which baseline forbids whatever hostUsers says (it relaxes procMount: Unmasked
+  // for hostUsers: false from policy version 1.35, and allows adding SETUID/SETGID anyway). A
+  // cluster whose Pod Security admission enforces baseline or restricted by default would
+  // accept the Deployment and then never create its pod; saying so on the namespace we own
+  // makes the install work there, and states plainly what the namespace allows.
   metadata["labels"]["pod-security.kubernetes.io/enforce"] = "privileged";
   return Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", metadata}};
 }

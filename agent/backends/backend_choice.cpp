@@ -24,6 +24,10 @@ kubernetes::PodSettings podSettings(const AgentConfig::Kubernetes& k, const std:
   pods.cpu_limit = k.pod_cpu_limit;
   pods.memory_request = k.pod_memory_request;
   pods.memory_limit = k.pod_memory_limit;
+  // Validated: "privileged" or "user-namespace". The worker uids of a user-namespaced pod stay
+  // PodSettings' own (inside the pod's 65536 ids), not this agent's executor.worker_uid_*.
+  pods.security = k.pod_security == "user-namespace" ? kubernetes::PodSecurity::kUserNamespace
+                                                     : kubernetes::PodSecurity::kPrivileged;
   return pods;
 }
 

@@ -32,7 +32,8 @@ struct BackendContext {
   std::string agent_url;  ///< this agent as pods reach it (kubernetes.agent_url or advertised)
 };
 
-/// The pods' settings from [kubernetes] (image, resources), reading policies from `agent_url`.
+/// The pods' settings from [kubernetes] (image, resources, pod_security), reading policies
+/// from `agent_url`.
 kubernetes::PodSettings podSettings(const AgentConfig::Kubernetes& k, const std::string& agent_url);
 
 /// The backends `config` asks for; a cluster that cannot be configured (unreadable kubeconfig,

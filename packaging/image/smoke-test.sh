@@ -5,11 +5,18 @@
 #   (the Job pod mode) -> `executor-agent serve` with the image's default command (the agent and
 #   function pod mode): /health, 401 without the token, POST /policy, then
 #   POST /executor/<id>/execute_policy and POST /execute_policy -> SIGTERM (`podman stop`), exit 0.
-# The policy reports what the jail looks like from inside (uid, pid, network).
+# The policy reports what the jail looks like from inside (uid, its uid_map, pid, network).
+# Both run in two shapes: the container in the host's user namespace (where the workers get
+# their default uids, 2^20 + n), then in a user namespace of its own with 65536 ids, as a
+# kubernetes.pod_security = "user-namespace" pod (hostUsers: false) runs: worker uids moved
+# into those ids by EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE/_COUNT, seccomp unconfined, a
+# read-only root with tmpfs on the pod's emptyDir paths.
 #
 # Usage: packaging/image/smoke-test.sh [ARCHIVE]   (default build/executor-agent-image.oci.tar)
 # Environment:
-#   SMOKE_PRIVILEGES  replace the privilege flags (e.g. "--privileged"), for experiments
+#   SMOKE_PRIVILEGES  replace the privilege flags of the first shape (e.g. "--privileged")
+#   SMOKE_USERNS=0    skip the user-namespace shape
+#   SMOKE_USERNS_HOST_BASE  first host id of its 65536 (default 3000000; must be unused)
 #   SMOKE_EXPLAIN=1   also run the one-shot call once per privilege left out, and print why
 #                     each is needed (the error the jail reports without it)
 # Exit: 0 pass, 1 fail, 77 skipped (not root, no podman, or podman cannot run containers here:
@@ -185,6 +192,7 @@ class AIOSv1PolicyRule:
             network = type(e).__name__ + ": " + (e.strerror or str(e))
         return {"sum": input_data.get("a", 0) + input_data.get("b", 0),
                 "uid": os.getuid(), "pid": os.getpid(),
+                "uid_map": open("/proc/self/uid_map").read().split(),
                 "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
                 "network": network}
 ''')
@@ -192,12 +200,18 @@ EOF
 chmod 0644 "$work/policies/smoke.zip"
 volume=(-v "$work/policies:/srv/executor-agent:ro")
 
-check_output() {  # $1: JSON text of a policy's output; fails unless the jail looks right
-  python3 - "$1" <<'EOF'
+check_output() {  # $1: JSON text of a policy's output, $2 $3: the worker uids expected [from, to)
+  python3 - "$1" "$2" "$3" <<'EOF'
 import json, sys
 out = json.loads(sys.argv[1])
+low, high = int(sys.argv[2]), int(sys.argv[3])
 problems = []
 if out.get("sum") != 5: problems.append(f"sum {out.get('sum')} != 5")
+if out.get("uid") != 0: problems.append(f"uid {out.get('uid')}: not root of its own namespace")
+# From inside: "0 <its uid in the agent's user namespace> 1", one uid of the configured range.
+uid_map = out.get("uid_map", [])
+if len(uid_map) != 3 or uid_map[0] != "0" or uid_map[2] != "1" or not low <= int(uid_map[1]) < high:
+    problems.append(f"uid_map {uid_map}: expected 0 <one of {low}..{high - 1}> 1")
 if out.get("pid") != 1: problems.append(f"pid {out.get('pid')}: not pid 1 of its own namespace")
 if out.get("processes") != [1]: problems.append(f"sees processes {out.get('processes')}")
 if out.get("network") == "reachable": problems.append("the worker reached the network")
@@ -207,58 +221,64 @@ EOF
 }
 
 # --- run once (Job pods) ---------------------------------------------------------------------------
-step "run-once: executor-agent run /srv/executor-agent/smoke.zip --input {\"a\":2,\"b\":3}"
-set +e
-podman run --rm "${runtime_args[@]}" --network none "${privileges[@]}" "${volume[@]}" "$image" \
-  run /srv/executor-agent/smoke.zip --input '{"a": 2, "b": 3}' >"$work/run.out" 2>"$work/run.err"
-run_rc=$?
-set -e
-sed 's/^/  /' "$work/run.out"
-if [ "$run_rc" -ne 0 ]; then
-  sed 's/^/  stderr: /' "$work/run.err" >&2
-  fail "executor-agent run exited $run_rc"
-fi
-output=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"], r; print(json.dumps(r["output"]))' "$work/run.out") ||
-  fail "executor-agent run did not return ok"
-check_output "$output" || fail "run-once: the jail does not look right"
-step "run-once: ok"
+run_once() {  # $1: shape, $2 $3: worker uids expected [from, to); the rest: podman flags
+  local shape=$1 low=$2 high=$3 run_rc output
+  shift 3
+  step "$shape: run-once: executor-agent run /srv/executor-agent/smoke.zip --input {\"a\":2,\"b\":3}"
+  set +e
+  podman run --rm "${runtime_args[@]}" --network none "$@" "${volume[@]}" "$image" \
+    run /srv/executor-agent/smoke.zip --input '{"a": 2, "b": 3}' >"$work/run.out" 2>"$work/run.err"
+  run_rc=$?
+  set -e
+  sed 's/^/  /' "$work/run.out"
+  if [ "$run_rc" -ne 0 ]; then
+    sed 's/^/  stderr: /' "$work/run.err" >&2
+    fail "$shape: executor-agent run exited $run_rc"
+  fi
+  output=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"], r; print(json.dumps(r["output"]))' "$work/run.out") ||
+    fail "$shape: executor-agent run did not return ok"
+  check_output "$output" "$low" "$high" || fail "$shape: run-once: the jail does not look right"
+  step "$shape: run-once: ok"
+}
 
-# --- serve (the agent Deployment, function pods) ---------------------------------------------------
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-container=exa-smoke-$$
-publish=(-p 127.0.0.1::8080)
-listen_env=()
-if [ -n "$host_network" ]; then
-  publish=()
-  listen_env=(-e EXECUTOR_AGENT_SERVER_LISTEN=127.0.0.1:0)
-fi
-step "serve: the image's default command, token from EXECUTOR_AGENT_AUTH_TOKEN, executor id 'smoke'"
-podman run -d --name "$container" "${runtime_args[@]}" "${privileges[@]}" "${volume[@]}" \
-  "${publish[@]}" "${listen_env[@]}" -e EXECUTOR_AGENT_AUTH_TOKEN="$token" \
-  -e EXECUTOR_AGENT_EXECUTOR_ID=smoke "$image" >/dev/null
-url=""
-for _ in $(seq 150); do
+# --- serve (the agent Deployment, function pods), then SIGTERM -------------------------------------
+serve_once() {  # $1: shape, $2 $3: worker uids expected [from, to); the rest: podman flags
+  local shape=$1 low=$2 high=$3 token url line port candidate start exit_code data
+  shift 3
+  token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  container=exa-smoke-$$
+  local publish=(-p 127.0.0.1::8080) listen_env=()
   if [ -n "$host_network" ]; then
-    line=$(podman logs "$container" 2>/dev/null | grep -m1 -o 'listening on http://127.0.0.1:[0-9]*' || true)
-    [ -n "$line" ] && url=${line#listening on }
-  else
-    port=$(podman port "$container" 8080/tcp 2>/dev/null | head -1 || true)
-    [ -n "$port" ] && candidate="http://$port" && python3 - "$candidate" <<'EOF' >/dev/null 2>&1 && url=$candidate
+    publish=()
+    listen_env=(-e EXECUTOR_AGENT_SERVER_LISTEN=127.0.0.1:0)
+  fi
+  step "$shape: serve: the image's default command, token from EXECUTOR_AGENT_AUTH_TOKEN, executor id 'smoke'"
+  podman run -d --name "$container" "${runtime_args[@]}" "$@" "${volume[@]}" \
+    "${publish[@]}" "${listen_env[@]}" -e EXECUTOR_AGENT_AUTH_TOKEN="$token" \
+    -e EXECUTOR_AGENT_EXECUTOR_ID=smoke "$image" >/dev/null
+  url=""
+  for _ in $(seq 150); do
+    if [ -n "$host_network" ]; then
+      line=$(podman logs "$container" 2>/dev/null | grep -m1 -o 'listening on http://127.0.0.1:[0-9]*' || true)
+      [ -n "$line" ] && url=${line#listening on }
+    else
+      port=$(podman port "$container" 8080/tcp 2>/dev/null | head -1 || true)
+      [ -n "$port" ] && candidate="http://$port" && python3 - "$candidate" <<'EOF' >/dev/null 2>&1 && url=$candidate
 import sys, urllib.request
 urllib.request.urlopen(sys.argv[1] + "/ping", timeout=2)
 EOF
-  fi
-  [ -n "$url" ] && break
-  if [ "$(podman inspect "$container" --format '{{.State.Running}}')" != true ]; then
-    podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2
-    fail "the agent exited before serving"
-  fi
-  sleep 0.2
-done
-[ -n "$url" ] || { podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2; fail "no HTTP answer within 30 s"; }
-step "serve: listening, reached at $url"
+    fi
+    [ -n "$url" ] && break
+    if [ "$(podman inspect "$container" --format '{{.State.Running}}')" != true ]; then
+      podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2
+      fail "$shape: the agent exited before serving"
+    fi
+    sleep 0.2
+  done
+  [ -n "$url" ] || { podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2; fail "$shape: no HTTP answer within 30 s"; }
+  step "$shape: serve: listening, reached at $url"
 
-python3 - "$url" "$token" >"$work/serve.out" 2>&1 <<'EOF' || { cat "$work/serve.out"; podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2; fail "HTTP round trip failed"; }
+  python3 - "$url" "$token" >"$work/serve.out" 2>&1 <<'EOF' || { cat "$work/serve.out"; podman logs "$container" 2>&1 | sed 's/^/  agent: /' >&2; fail "$shape: HTTP round trip failed"; }
 import json, sys, time, urllib.error, urllib.request
 
 url, token = sys.argv[1], sys.argv[2]
@@ -287,36 +307,83 @@ for _ in range(100):  # /health is 200 once the zygote is ready
     time.sleep(0.2)
 if status != 200:
     sys.exit(f"GET /health: HTTP {status}: {health}")
-print(f"smoke-test.sh: GET /health: 200, python {health.get('python')}, limits: {health.get('limits')}")
+print(f"  GET /health: 200, python {health.get('python')}, limits: {health.get('limits')}")
 
 policy = {"name": "smoke", "version": "1.0", "release_tag": "t",
           "code": "file:///srv/executor-agent/smoke.zip"}
 status, reply = call("POST", "/policy", policy, auth=False)
 if status != 401:
     sys.exit(f"POST /policy without a token: HTTP {status}, expected 401")
-print("smoke-test.sh: POST /policy without the token: 401")
+print("  POST /policy without the token: 401")
 status, reply = call("POST", "/policy", policy)
 if status != 201 or reply.get("success") is not True:
     sys.exit(f"POST /policy: HTTP {status}: {json.dumps(reply)}")
-print("smoke-test.sh: POST /policy: 201")
+print("  POST /policy: 201")
 for path in ("/executor/smoke/execute_policy", "/execute_policy"):
     status, reply = call("POST", path, {"policy_rule_uri": "smoke:1.0-t", "input_data": {"a": 2, "b": 3}})
     if status != 200 or reply.get("success") is not True:
         sys.exit(f"POST {path}: HTTP {status}: {json.dumps(reply)}")
-    print(f"smoke-test.sh: POST {path}: 200 {json.dumps(reply['data'])}")
+    print(f"  POST {path}: 200 {json.dumps(reply['data'])}")
     print("DATA " + json.dumps(reply["data"]))
 EOF
-grep -v '^DATA ' "$work/serve.out"
-check_output "$(grep -m1 '^DATA ' "$work/serve.out" | cut -c6-)" || fail "serve: the jail does not look right"
+  grep -v '^DATA ' "$work/serve.out"
+  while read -r data; do
+    check_output "${data#DATA }" "$low" "$high" || fail "$shape: serve: the jail does not look right"
+  done < <(grep '^DATA ' "$work/serve.out")
 
-# --- SIGTERM ---------------------------------------------------------------------------------------
-start=$(date +%s)
-podman stop -t 45 "$container" >/dev/null
-exit_code=$(podman inspect "$container" --format '{{.State.ExitCode}}')
-[ "$exit_code" = 0 ] || { podman logs "$container" 2>&1 | tail -20 | sed 's/^/  agent: /' >&2; fail "the agent exited $exit_code after SIGTERM"; }
-step "SIGTERM (podman stop): exited 0 after $(($(date +%s) - start)) s"
-podman rm "$container" >/dev/null
-container=""
+  start=$(date +%s)
+  podman stop -t 45 "$container" >/dev/null
+  exit_code=$(podman inspect "$container" --format '{{.State.ExitCode}}')
+  [ "$exit_code" = 0 ] || { podman logs "$container" 2>&1 | tail -20 | sed 's/^/  agent: /' >&2; fail "$shape: the agent exited $exit_code after SIGTERM"; }
+  step "$shape: SIGTERM (podman stop): exited 0 after $(($(date +%s) - start)) s"
+  # podman 4.3 sometimes fails to remove a container with its own uid map at once
+  # ("unlinkat .../userdata/shm: device or resource busy"); a second try a moment later works.
+  for _ in 1 2 3 4 5; do
+    podman rm "$container" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  podman container exists "$container" && fail "$shape: podman rm $container failed"
+  container=""
+}
+
+# --- shape 1: the host's user namespace ------------------------------------------------------------
+# The workers' default uids, 2^20 + n of the host (executor.worker_uid_base/_count's defaults).
+run_once "host userns" 1048576 $((1048576 + 65536)) "${privileges[@]}"
+serve_once "host userns" 1048576 $((1048576 + 65536)) "${privileges[@]}"
+
+# --- shape 2: a user namespace of 65536 ids (kubernetes.pod_security = "user-namespace") ----------
+# What kubernetes/pod_template.cpp writes, in podman's words:
+#   hostUsers: false                   -> --uidmap/--gidmap 0:<host base>:65536
+#   capabilities drop ALL + SETUID/SETGID, allowPrivilegeEscalation: false, procMount: Unmasked,
+#   seccompProfile and appArmorProfile Unconfined -> the same, as podman flags
+#   readOnlyRootFilesystem + emptyDirs -> --read-only, a tmpfs on each of the three writable paths
+#   the env                            -> worker uids inside the 65536 ids (1000..64999)
+if [ "${SMOKE_USERNS:-1}" != 0 ]; then
+  host_base=${SMOKE_USERNS_HOST_BASE:-3000000}
+  userns=(--uidmap "0:$host_base:65536" --gidmap "0:$host_base:65536")
+  userns_privileges=(--cap-drop=ALL --cap-add=SETUID --cap-add=SETGID --security-opt no-new-privileges
+                     --security-opt "unmask=/proc/*" --security-opt seccomp=unconfined)
+  if [ "$(podman info --format '{{.Host.Security.AppArmorEnabled}}' 2>/dev/null)" = true ]; then
+    userns_privileges+=(--security-opt apparmor=unconfined)
+  fi
+  pod_shape=(--read-only --tmpfs /var/lib/executor-agent --tmpfs /run/executor-agent --tmpfs /tmp)
+  worker_uids=(-e EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE=1000 -e EXECUTOR_AGENT_EXECUTOR_WORKER_UID_COUNT=64000)
+  step "user namespace: ${userns[*]} ${userns_privileges[*]} ${pod_shape[*]} ${worker_uids[*]}"
+  # Without the variables the default worker uids are not in the namespace: the jail says so.
+  set +e
+  podman run --rm "${runtime_args[@]}" --network none "${userns[@]}" "${userns_privileges[@]}" \
+    "${pod_shape[@]}" "${volume[@]}" "$image" \
+    run /srv/executor-agent/smoke.zip --input '{"a": 2, "b": 3}' >"$work/run.out" 2>"$work/run.err"
+  set -e
+  refused=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("ok" if r["ok"] else r["error"]["message"])' "$work/run.out" 2>&1 || true)
+  case "$refused" in
+    *uid_map*"Operation not permitted"*) step "user namespace, default worker uids: refused as expected: $refused" ;;
+    *) sed 's/^/  /' "$work/run.out" "$work/run.err" >&2
+       fail "user namespace, default worker uids: expected a uid_map EPERM, got: $refused" ;;
+  esac
+  run_once "user namespace" 1000 65000 "${userns[@]}" "${userns_privileges[@]}" "${pod_shape[@]}" "${worker_uids[@]}"
+  serve_once "user namespace" 1000 65000 "${userns[@]}" "${userns_privileges[@]}" "${pod_shape[@]}" "${worker_uids[@]}"
+fi
 
 # --- why each privilege (optional) -----------------------------------------------------------------
 if [ "${SMOKE_EXPLAIN:-}" = 1 ] && [ -z "${SMOKE_PRIVILEGES:-}" ]; then

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include "common/json_util.h"
@@ -84,6 +85,45 @@ TEST_F(RunCommandTest, BadArgumentsNameTheProblem) {
   auto bad_json = runAgent("run " + example_ + " --input '{nope'" + runtimeFlag());
   EXPECT_EQ(bad_json.exit_code, 2);
   EXPECT_NE(bad_json.text.find("--input"), std::string::npos) << bad_json.text;
+}
+
+// executor.worker_uid_base/_count for a Job pod: `run` takes them as flags or from the same
+// variables `serve` reads, and the worker's root is then a host uid of that range.
+TEST_F(RunCommandTest, WorkerUidsComeFromFlagsOrTheEnvironment) {
+  dir_.write("uids/function.py",
+             "class AIOSv1PolicyRule:\n    def __init__(self, r, s, p):\n        pass\n"
+             "    def eval(self, p, i, c):\n"
+             "        return open('/proc/self/uid_map').read().split()\n");
+  // A range of this test process's own (tests run in parallel): 16 uids from 6 * 2^20.
+  const uint64_t base = (6ull << 20) + static_cast<uint64_t>(::getpid() % 4096) * 16;
+  auto inRange = [base](const Json& uid_map) {
+    if (!uid_map.is_array() || uid_map.size() != 3) return false;
+    uint64_t uid = std::stoull(uid_map[1].get<std::string>());
+    return uid_map[0] == "0" && uid_map[2] == "1" && uid >= base && uid < base + 16;
+  };
+  auto flags = runAgent("run " + dir_.path() + "/uids --worker-uid-base " + std::to_string(base) +
+                        " --worker-uid-count 16" + runtimeFlag());
+  ASSERT_EQ(flags.exit_code, 0) << flags.text;
+  EXPECT_TRUE(inRange(flags.json["output"])) << flags.text;
+
+  auto env = exa::testing::runShell(
+      "EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE=" + std::to_string(base) +
+      " EXECUTOR_AGENT_EXECUTOR_WORKER_UID_COUNT=16 \"$AGENT\" run " + dir_.path() + "/uids" +
+      runtimeFlag() + " 2>/dev/null");
+  ASSERT_EQ(env.exit_code, 0) << env.text;
+  auto env_json = parseJson(env.text);
+  ASSERT_TRUE(env_json) << env.text;
+  EXPECT_TRUE(inRange((*env_json)["output"])) << env.text;
+
+  auto root = exa::testing::runShell("EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE=0 \"$AGENT\" run " +
+                                     dir_.path() + "/uids" + runtimeFlag() + " 2>/dev/null");
+  EXPECT_EQ(root.exit_code, 2) << root.text;
+  EXPECT_NE(root.text.find("uid 0 is root"), std::string::npos) << root.text;
+  EXPECT_NE(root.text.find("EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE"), std::string::npos)
+      << root.text;
+  auto few = runAgent("run " + dir_.path() + "/uids --worker-uid-count 8" + runtimeFlag());
+  EXPECT_EQ(few.exit_code, 2) << few.text;
+  EXPECT_NE(few.text.find("must be at least 16"), std::string::npos) << few.text;
 }
 
 std::vector<pid_t> childrenOf(pid_t parent) {

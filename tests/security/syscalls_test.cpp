@@ -1,11 +1,17 @@
 // Privilege and kernel-surface attacks: ptrace, kill(-1), setuid, mount, unshare, keyctl,
 // bpf, io_uring, userfaultfd, perf_event_open and friends called directly through ctypes.
-// Each must fail: the worker is killed by seccomp (sandbox_violation) or gets an error.
+// Each must fail: the worker is killed by seccomp (sandbox_violation) or gets an error. Also
+// which host uid a worker runs as, with a configured range.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <set>
+#include <string>
+
 #include "tests/security/jail_attack_test.h"
+#include "tests/support/temp_dir.h"
 
 namespace exa::security {
 namespace {
@@ -146,6 +152,59 @@ except OSError as e:
 )",
                    "import subprocess");
   EXPECT_NE(out, "ran");
+}
+
+// executor.worker_uid_base/_count reach the jail: a pod in its own user namespace moves the
+// range into the 65536 ids it maps. The worker's root is a host uid of that range, seen from
+// outside (/proc/<pid>/status) and from inside (its uid_map and gid_map), as the Sandbox says.
+TEST(WorkerUidTest, WorkersRunAsHostUidsOfTheConfiguredRange) {
+  std::string why = exa::testing::jailUnsupportedReason();
+  if (!why.empty()) GTEST_SKIP() << why;
+  exa::testing::TempDir dir;
+  constexpr uid_t kBase = 5u << 20;  // not the 2^20 range of the default and the other tests
+  auto sandbox = exa::testing::startTestSandbox(dir, kBase, "exa-test-uids");
+  // startTestSandbox gives each test process 256 uids at a slot of its own past the base.
+  const uid_t first = kBase + static_cast<uid_t>(::getpid() % 4096) * 256;
+  dir.write("uids/function.py", R"(
+class AIOSv1PolicyRule:
+    def __init__(self, rule_id, settings, parameters):
+        pass
+
+    def eval(self, parameters, input_data, context):
+        import os
+        return {"uid": os.getuid(), "gid": os.getgid(),
+                "uid_map": open("/proc/self/uid_map").read().split(),
+                "gid_map": open("/proc/self/gid_map").read().split()}
+)");
+  policies::PolicyLoad load{dir.path() + "/uids", "uids", Json::object(), Json::object()};
+  std::set<uid_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    policies::CallError error;
+    auto worker = policies::PolicyWorker::start(*sandbox, load,
+                                                exa::testing::JailHarness::defaultLimits(),
+                                                exa::testing::JailHarness::defaultCallLimits(),
+                                                &error);
+    ASSERT_TRUE(worker) << error.message;
+    const uid_t host_uid = worker->process().uid;
+    EXPECT_GE(host_uid, first);
+    EXPECT_LT(host_uid, first + 256);
+    seen.insert(host_uid);
+    // From outside: the worker's real, effective, saved and fs uids are that host uid.
+    std::ifstream status("/proc/" + std::to_string(worker->pid()) + "/status");
+    std::string line, uids;
+    while (std::getline(status, line))
+      if (line.rfind("Uid:", 0) == 0) uids = line;
+    std::string u = std::to_string(host_uid);
+    EXPECT_EQ(uids, "Uid:\t" + u + "\t" + u + "\t" + u + "\t" + u) << uids;
+    // From inside: root of its own namespace, mapped to that one host uid (and gid), alone.
+    auto result = worker->eval(Json::object(), Json::object(), Json::object(), false);
+    ASSERT_TRUE(result.ok()) << result.toJson().dump();
+    EXPECT_EQ(result.output["uid"], 0);
+    EXPECT_EQ(result.output["gid"], 0);
+    EXPECT_EQ(result.output["uid_map"], Json::array({"0", u, "1"}));
+    EXPECT_EQ(result.output["gid_map"], Json::array({"0", u, "1"}));
+  }
+  EXPECT_EQ(seen.size(), 3u) << "workers alive one after another got distinct uids";
 }
 
 }  // namespace

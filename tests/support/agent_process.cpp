@@ -1,10 +1,13 @@
 #include "tests/support/agent_process.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace exa::testing {
 
@@ -37,6 +40,22 @@ std::string readFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+int stopChild(pid_t pid, int sig, std::chrono::seconds grace, const std::string& what) {
+  ::kill(pid, sig);
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::fprintf(stderr, "%s (pid %d) did not exit within %lld s of signal %d: killed\n",
+               what.c_str(), static_cast<int>(pid), static_cast<long long>(grace.count()), sig);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return status;
 }
 
 }  // namespace exa::testing

@@ -8,6 +8,8 @@
 
 #include <stdexcept>
 
+#include "tests/support/agent_process.h"
+
 namespace exa::testing {
 
 std::vector<std::string> agentArgs(const TempDir& dir, std::vector<std::string> extra) {
@@ -52,9 +54,8 @@ AgentServer::~AgentServer() {
 
 int AgentServer::stop(int sig) {
   if (pid_ <= 0) return 0;
-  ::kill(pid_, sig);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
+  // Past the agent's own drain (30 s for requests already read) with room to spare.
+  int status = stopChild(pid_, sig, std::chrono::seconds(60), "executor-agent serve");
   pid_ = -1;
   return status;
 }

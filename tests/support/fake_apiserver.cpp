@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "tests/support/agent_process.h"
+
 namespace exa::testing {
 
 std::string FakeApiServer::sharedDir() {
@@ -110,9 +112,7 @@ int FakeApiServer::stop(int sig) {
     stdin_fd_ = -1;
   }
   if (pid_ <= 0) return 0;
-  ::kill(pid_, sig);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
+  int status = stopChild(pid_, sig, std::chrono::seconds(15), "the fake API server");
   pid_ = -1;
   return status;
 }

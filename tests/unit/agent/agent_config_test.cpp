@@ -11,6 +11,9 @@
 #include <set>
 #include <sstream>
 
+#include "kubernetes/pod_template.h"
+#include "sandbox/sandbox.h"
+
 namespace exa::agent {
 
 /// gtest prints a differing config as its TOML rather than as bytes.
@@ -84,6 +87,8 @@ id = "agent-7"
 metadata = { rack = "r1", gpus = 2, ratio = 0.5, fast = true, tags = ["a", "b"], nested = {x = 1} }
 data_dir = "/srv/exa"
 runtime_dir = "/run/exa"
+worker_uid_base = 3000000
+worker_uid_count = 4096
 
 [execution]
 max_in_flight_per_policy = 3
@@ -117,6 +122,8 @@ AgentConfig fullConfig() {
                                        "tags": ["a", "b"], "nested": {"x": 1}})");
   c.executor.data_dir = "/srv/exa";
   c.executor.runtime_dir = "/run/exa";
+  c.executor.worker_uid_base = 3000000;
+  c.executor.worker_uid_count = 4096;
   c.execution = {3, {"net_*", "geo:1.*"}, 1024};
   c.code = {{"/srv/policies", "/opt/policies"}, "/srv/wheels", "https://pypi.example.com/simple"};
   c.registry = {"https://policies.example.com", "central", 10};
@@ -134,6 +141,12 @@ TEST(AgentConfigTest, Defaults) {
   EXPECT_EQ(c.executor.metadata, Json::object());
   EXPECT_EQ(c.executor.data_dir, "/var/lib/executor-agent");
   EXPECT_EQ(c.executor.runtime_dir, "/run/executor-agent");
+  // The jail's own defaults (sandbox/sandbox.h): what every agent used before the keys existed.
+  EXPECT_EQ(c.executor.worker_uid_base, 1048576u);
+  EXPECT_EQ(c.executor.worker_uid_count, 65536u);
+  EXPECT_EQ(c.executor.worker_uid_base, uint64_t{sandbox::SandboxOptions{}.uid_base});
+  EXPECT_EQ(c.executor.worker_uid_count, uint64_t{sandbox::SandboxOptions{}.uid_count});
+  EXPECT_EQ(c.kubernetes.pod_security, "privileged");
   EXPECT_EQ(c.execution.context_max_bytes, 65536u);
   EXPECT_EQ(c.registry.heartbeat_seconds, 30u);
   EXPECT_EQ(c.log.level, "info");
@@ -155,7 +168,7 @@ TEST(AgentConfigTest, KeyTableIsConsistent) {
     EXPECT_TRUE(known_section) << key.name;
     EXPECT_EQ(findConfigKey(key.name), &key);
   }
-  EXPECT_EQ(configKeys().size(), 42u);  // a tripwire: docs/configuration.md lists every key
+  EXPECT_EQ(configKeys().size(), 45u);  // a tripwire: docs/configuration.md lists every key
   EXPECT_EQ(findConfigKey("server.listen")->envName(), "EXECUTOR_AGENT_SERVER_LISTEN");
   EXPECT_EQ(findConfigKey("execution.max_in_flight_per_policy")->envName(),
             "EXECUTOR_AGENT_EXECUTION_MAX_IN_FLIGHT_PER_POLICY");
@@ -337,6 +350,66 @@ TEST(AgentConfigTest, ValidateKubernetes) {
   EXPECT_EQ(validateError(c), "");
   c.kubernetes.agent_url = "agent-7";
   EXPECT_NE(validateError(c).find("kubernetes.agent_url"), std::string::npos);
+  c = {};
+  c.kubernetes.pod_security = "userns";
+  EXPECT_EQ(validateError(c),
+            "kubernetes.pod_security: expected privileged|user-namespace, got \"userns\"");
+  c.kubernetes.pod_security = "user-namespace";
+  EXPECT_EQ(validateError(c), "");
+}
+
+TEST(AgentConfigTest, ValidateWorkerUids) {
+  AgentConfig c;
+  c.executor.worker_uid_base = 0;
+  EXPECT_EQ(validateError(c), "executor.worker_uid_base: must be at least 1; uid 0 is root");
+  c.executor.worker_uid_base = 1;
+  EXPECT_EQ(validateError(c), "");
+  c.executor.worker_uid_count = 15;
+  EXPECT_EQ(validateError(c), "executor.worker_uid_count: must be at least 16, got 15");
+  c.executor.worker_uid_count = 16;
+  EXPECT_EQ(validateError(c), "");
+  // The last uid may be 4294967294; 4294967295 is (uid_t)-1, "no uid".
+  c.executor.worker_uid_base = 4294967295ull - 16;
+  EXPECT_EQ(validateError(c), "");
+  c.executor.worker_uid_base = 4294967295ull - 15;
+  EXPECT_EQ(validateError(c),
+            "executor.worker_uid_base + executor.worker_uid_count: 4294967280 + 16 passes "
+            "4294967294, the highest uid");
+  c.executor.worker_uid_base = 1ull << 40;  // past uid_t, however small the count
+  EXPECT_NE(validateError(c).find("passes 4294967294"), std::string::npos);
+  c.executor.worker_uid_base = 1000;
+  c.executor.worker_uid_count = UINT64_MAX;  // base + count would wrap a uint64_t
+  EXPECT_NE(validateError(c).find("passes 4294967294"), std::string::npos);
+  // The pods' range (kubernetes/pod_template.h) passes the agent's own check.
+  c.executor.worker_uid_base = kubernetes::kPodWorkerUidBase;
+  c.executor.worker_uid_count = kubernetes::kPodWorkerUidCount;
+  EXPECT_EQ(validateError(c), "");
+  // The same check for `run`, naming what it was given.
+  auto run = validateWorkerUids(0, 16, "--worker-uid-base", "--worker-uid-count");
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().message, "--worker-uid-base: must be at least 1; uid 0 is root");
+}
+
+TEST(AgentConfigTest, WorkerUidVariablesAreThePodTemplates) {
+  // The pod template writes these names without linking the agent: they must be the keys'.
+  EXPECT_EQ(findConfigKey("executor.worker_uid_base")->envName(), kubernetes::kWorkerUidBaseEnv);
+  EXPECT_EQ(findConfigKey("executor.worker_uid_count")->envName(),
+            kubernetes::kWorkerUidCountEnv);
+  FakeEnv env;
+  env.vars = {{"EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE", "1000"},
+              {"EXECUTOR_AGENT_EXECUTOR_WORKER_UID_COUNT", "64000"},
+              {"EXECUTOR_AGENT_KUBERNETES_POD_SECURITY", "user-namespace"}};
+  AgentConfig c;
+  ASSERT_TRUE(applyEnvironment(c, env.getenv()));
+  EXPECT_EQ(c.executor.worker_uid_base, 1000u);
+  EXPECT_EQ(c.executor.worker_uid_count, 64000u);
+  EXPECT_EQ(c.kubernetes.pod_security, "user-namespace");
+  EXPECT_EQ(validateError(c), "");
+  env.vars = {{"EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE", "-1"}};
+  auto bad = applyEnvironment(c, env.getenv());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE"),
+            std::string::npos);
 }
 
 TEST(AgentConfigTest, EnvironmentOverrides) {

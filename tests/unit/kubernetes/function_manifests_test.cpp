@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "kubernetes/object_names.h"
 
@@ -115,6 +118,31 @@ TEST(FunctionManifestsTest, PodsRunTheAgentHostingTheFunction) {
     central = central || (env["name"] == "EXECUTOR_AGENT_REGISTRY_CENTRAL_URL" &&
                           env["value"] == pod().agent_url);
   EXPECT_TRUE(central) << container["env"].dump();
+}
+
+TEST(FunctionManifestsTest, PodsFollowThePodSecurityMode) {
+  PodSettings settings = pod();
+  settings.security = PodSecurity::kUserNamespace;
+  Json deployment = functionDeployment(manifest(), settings);
+  const Json& spec = deployment["spec"]["template"]["spec"];
+  EXPECT_EQ(spec["hostUsers"], false);
+  const Json& container = spec["containers"][0];
+  EXPECT_FALSE(container["securityContext"].contains("privileged"));
+  EXPECT_EQ(container["securityContext"]["procMount"], "Unmasked");
+  // The function's own variables, then the worker uids for the pod's user namespace.
+  std::vector<std::string> names;
+  for (const Json& env : container["env"]) names.push_back(env["name"]);
+  EXPECT_NE(std::find(names.begin(), names.end(), "EXECUTOR_AGENT_REGISTRY_CENTRAL_URL"),
+            names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), kWorkerUidBaseEnv), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), kWorkerUidCountEnv), names.end());
+  EXPECT_EQ(functionPodToken(deployment), "0123456789abcdef");  // still found among them
+
+  Json privileged = functionDeployment(manifest(), pod());
+  EXPECT_FALSE(privileged["spec"]["template"]["spec"].contains("hostUsers"));
+  EXPECT_EQ(privileged["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+                      ["privileged"],
+            true);
 }
 
 TEST(FunctionManifestsTest, TheServiceExposesPort8080NamedHttp) {

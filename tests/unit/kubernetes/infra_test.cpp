@@ -174,13 +174,47 @@ TEST(InfraManifests, EveryVariableIsAnAgentSetting) {
   char buffer[4096];
   for (size_t n; (n = ::fread(buffer, 1, sizeof buffer, pipe)) > 0;) defaults.append(buffer, n);
   if (::pclose(pipe) != 0 || defaults.empty()) GTEST_SKIP() << "no " << EXA_AGENT_BINARY;
-  auto objects = executorInfraObjects(specFor("exec-1"));
-  const Json& env =
-      (*findKind(objects, "Deployment"))["spec"]["template"]["spec"]["containers"][0]["env"];
-  for (const Json& entry : env) {
-    std::string name = entry["name"];
-    EXPECT_NE(defaults.find("Environment: " + name + "\n"), std::string::npos) << name;
+  for (PodSecurity security : {PodSecurity::kPrivileged, PodSecurity::kUserNamespace}) {
+    ExecutorInfraSpec spec = specFor("exec-1");
+    spec.pods.security = security;
+    auto objects = executorInfraObjects(spec);
+    const Json& env =
+        (*findKind(objects, "Deployment"))["spec"]["template"]["spec"]["containers"][0]["env"];
+    for (const Json& entry : env) {
+      std::string name = entry["name"];
+      EXPECT_NE(defaults.find("Environment: " + name + "\n"), std::string::npos) << name;
+    }
   }
+}
+
+TEST(InfraManifests, UserNamespaceModeReachesTheExecutorAndItsPods) {
+  ExecutorInfraSpec spec = specFor("exec-1");
+  spec.pods.security = PodSecurity::kUserNamespace;
+  auto objects = executorInfraObjects(spec);
+  const Json& pod = (*findKind(objects, "Deployment"))["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["hostUsers"], false);
+  const Json& container = pod["containers"][0];
+  EXPECT_FALSE(container["securityContext"].contains("privileged"));
+  EXPECT_EQ(container["securityContext"]["procMount"], "Unmasked");
+  auto value = [&](const std::string& key) -> std::string {
+    const Json* entry = findEnv(container["env"], key);
+    return entry && entry->contains("value") ? (*entry)["value"].get<std::string>() : "<none>";
+  };
+  // The executor's own jail (execute_policy runs in it) takes uids inside the pod's ids ...
+  EXPECT_EQ(value("EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE"), "1000");
+  EXPECT_EQ(value("EXECUTOR_AGENT_EXECUTOR_WORKER_UID_COUNT"), "64000");
+  // ... and its Job and function pods are made in the same mode.
+  EXPECT_EQ(value("EXECUTOR_AGENT_KUBERNETES_POD_SECURITY"), "user-namespace");
+  EXPECT_EQ(value("EXECUTOR_AGENT_SERVER_LISTEN"), "0.0.0.0:8080");  // the others are still there
+  // Outside baseline either way (seccomp and AppArmor Unconfined): the namespace says so.
+  EXPECT_EQ(objects[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged");
+  auto privileged = executorInfraObjects(specFor("exec-1"));
+  const Json& privileged_env =
+      (*findKind(privileged, "Deployment"))["spec"]["template"]["spec"]["containers"][0]["env"];
+  const Json* mode = findEnv(privileged_env, "EXECUTOR_AGENT_KUBERNETES_POD_SECURITY");
+  ASSERT_NE(mode, nullptr);
+  EXPECT_EQ((*mode)["value"], "privileged");
+  EXPECT_EQ(findEnv(privileged_env, "EXECUTOR_AGENT_EXECUTOR_WORKER_UID_BASE"), nullptr);
 }
 
 TEST(InfraManifests, ServiceNeverFixesANodePort) {
@@ -389,6 +423,24 @@ TEST_F(InfraTest, EveryObjectIsAcceptedUnderStrictValidation) {
   EXPECT_EQ(json["objects"][0], (Json{{"kind", "Namespace"}, {"name", "exa-exec-1"},
                                       {"action", "created"}}));
   EXPECT_EQ(json["objects"][6]["namespace"], "exa-exec-1");  // the Secret
+}
+
+TEST_F(InfraTest, UserNamespaceModeIsAcceptedUnderStrictValidation) {
+  ExecutorInfraSpec spec = specFor("exec-1");
+  spec.pods.security = PodSecurity::kUserNamespace;
+  InfraReport report = install(spec);
+  ASSERT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(actions(report), repeated("created", 9));
+  tick(3);
+  auto pods = client_->request("GET", "/api/v1/namespaces/exa-exec-1/pods", nullptr,
+                               {{"labelSelector", "executor-agent.io/kind=executor"}});
+  ASSERT_TRUE(pods) << pods.error().describe();
+  ASSERT_EQ((*pods)["items"].size(), 1u);
+  const Json& pod = (*pods)["items"][0]["spec"];
+  EXPECT_EQ(pod["hostUsers"], false);
+  EXPECT_EQ(pod["containers"][0]["securityContext"]["capabilities"]["add"],
+            Json::array({"SETUID", "SETGID"}));
+  EXPECT_EQ(actions(install(spec)), repeated("adopted", 9));  // the same again: no rollout
 }
 
 TEST_F(InfraTest, InstallingTwiceAdoptsEverything) {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -90,6 +92,51 @@ TEST(JobManifest, RunsTheAgentsRunOnceModeOnTheJob) {
   EXPECT_EQ(security["readOnlyRootFilesystem"], true);
   EXPECT_EQ(pod["volumes"].size(), container["volumeMounts"].size());
   EXPECT_EQ(container["resources"]["requests"]["cpu"], "250m");
+  // The default mode is today's shape: the node's user namespace, the image's worker uids.
+  EXPECT_FALSE(pod.contains("hostUsers"));
+  EXPECT_FALSE(security.contains("procMount"));
+  EXPECT_EQ(container["env"], Json::array());
+}
+
+const Json* findEnv(const Json& container, std::string_view name) {
+  for (const Json& entry : container["env"])
+    if (entry.value("name", "") == name) return &entry;
+  return nullptr;
+}
+
+TEST(JobManifest, UserNamespaceModeDropsPrivilegedForWhatTheJailNeeds) {
+  PodSettings settings = pods();
+  settings.security = PodSecurity::kUserNamespace;
+  Json job = jobManifest(settings, spec());
+  const Json& pod = job["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["hostUsers"], false);
+  const Json& container = pod["containers"][0];
+  const Json& security = container["securityContext"];
+  EXPECT_FALSE(security.contains("privileged"));
+  EXPECT_EQ(security["runAsUser"], 0);
+  EXPECT_EQ(security["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(security["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(security["procMount"], "Unmasked");
+  EXPECT_EQ(security["capabilities"],
+            (Json{{"drop", Json::array({"ALL"})}, {"add", Json::array({"SETUID", "SETGID"})}}));
+  EXPECT_EQ(security["seccompProfile"], (Json{{"type", "Unconfined"}}));
+  EXPECT_EQ(security["appArmorProfile"], (Json{{"type", "Unconfined"}}));
+  // `run` takes the worker uids from the environment: inside the pod's 65536 ids.
+  const Json* base = findEnv(container, kWorkerUidBaseEnv);
+  const Json* count = findEnv(container, kWorkerUidCountEnv);
+  ASSERT_NE(base, nullptr) << container["env"].dump();
+  ASSERT_NE(count, nullptr) << container["env"].dump();
+  EXPECT_EQ((*base)["value"], "1000");
+  EXPECT_EQ((*count)["value"], "64000");
+  EXPECT_LE(std::stoul((*base)["value"].get<std::string>()) +
+                std::stoul((*count)["value"].get<std::string>()),
+            65534u);  // below nobody, and inside 0..65535
+  // Everything else is the privileged mode's.
+  Json privileged = jobManifest(pods(), spec());
+  EXPECT_EQ(container["args"], privileged["spec"]["template"]["spec"]["containers"][0]["args"]);
+  EXPECT_EQ(pod["volumes"], privileged["spec"]["template"]["spec"]["volumes"]);
+  EXPECT_EQ(podSecurityName(PodSecurity::kUserNamespace), "user-namespace");
+  EXPECT_EQ(podSecurityName(PodSecurity::kPrivileged), "privileged");
 }
 
 TEST(JobManifest, IsAcceptedUnderStrictValidation) {
@@ -104,6 +151,18 @@ TEST(JobManifest, IsAcceptedUnderStrictValidation) {
                                 jobManifest(pods(), spec()));
   ASSERT_TRUE(created) << created.error().describe();
   EXPECT_EQ((*created)["metadata"]["name"], jobObjectName(spec().job_id));
+  // The user-namespace mode's fields (hostUsers, procMount, seccompProfile, appArmorProfile,
+  // capabilities) are in the schema too: Strict would refuse an unknown one.
+  PodSettings user_namespace = pods();
+  user_namespace.security = PodSecurity::kUserNamespace;
+  JobSpec other = spec();
+  other.job_id = "4a2b3c4d-0000-4e8f-9a0b-1c2d3e4f5a6b";
+  auto accepted = client.request("POST", "/apis/batch/v1/namespaces/policies/jobs",
+                                 jobManifest(user_namespace, other));
+  ASSERT_TRUE(accepted) << accepted.error().describe();
+  const Json& pod = (*accepted)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["hostUsers"], false);
+  EXPECT_EQ(pod["containers"][0]["securityContext"]["procMount"], "Unmasked");
 }
 
 Json withConditions(Json conditions) {
