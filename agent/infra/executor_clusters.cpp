@@ -70,22 +70,41 @@ Status ExecutorClusters::save(const std::string& executor_id, const ExecutorClus
     return sysError("rename(" + temporary + ")", ErrorCode::kInternal);
   std::lock_guard lock(mutex_);
   clients_.erase(executor_id);
+  known_[executor_id] = cluster;
   return {};
 }
 
 Result<ExecutorCluster> ExecutorClusters::load(const std::string& executor_id) const {
-  std::ifstream in(pathOf(executor_id));
-  if (!in) return makeError(ErrorCode::kNotFound, "executor " + executor_id + " has no cluster here");
-  std::stringstream text;
-  text << in.rdbuf();
-  EXA_ASSIGN_OR_RETURN(Json doc, parseJson(text.str()));
-  return ExecutorCluster::fromJson(doc);
+  auto absent = [&executor_id] {
+    return makeError(ErrorCode::kNotFound, "executor " + executor_id + " has no cluster here");
+  };
+  {
+    // Every forwarded call asks (ExecuteForwarder): the disk is read once per executor, and
+    // only this object writes the directory, so what it saw stays true.
+    std::lock_guard lock(mutex_);
+    if (auto it = known_.find(executor_id); it != known_.end()) {
+      if (!it->second) return absent();
+      return *it->second;
+    }
+  }
+  std::optional<ExecutorCluster> found;
+  if (std::ifstream in(pathOf(executor_id)); in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    EXA_ASSIGN_OR_RETURN(Json doc, parseJson(text.str()));
+    EXA_ASSIGN_OR_RETURN(found, ExecutorCluster::fromJson(doc));
+  }
+  std::lock_guard lock(mutex_);
+  known_.try_emplace(executor_id, found);
+  if (!found) return absent();
+  return *found;
 }
 
 Status ExecutorClusters::forget(const std::string& executor_id) {
   {
     std::lock_guard lock(mutex_);
     clients_.erase(executor_id);
+    known_[executor_id] = std::nullopt;
   }
   if (::unlink(pathOf(executor_id).c_str()) != 0 && errno != ENOENT)
     return sysError("unlink(" + pathOf(executor_id) + ")", ErrorCode::kInternal);

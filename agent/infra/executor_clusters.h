@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/json_util.h"
@@ -49,8 +50,10 @@ class ExecutorClusters {
   std::string pathOf(const std::string& executor_id) const;
 
   std::string dir_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<kubernetes::ApiClient>> clients_;
+  /// What load() read or save()/forget() wrote, absent executors included (nullopt).
+  mutable std::map<std::string, std::optional<ExecutorCluster>> known_;
 };
 
 }  // namespace exa::agent
